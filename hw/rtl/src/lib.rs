@@ -1,1 +1,14 @@
+//! oxnic RTL, written in rust-hdl and generated to Verilog by `oxnic-gen`.
+//!
+//! One block per module, named as its testbench (`tb/<block>/`) and its driver
+//! counterpart. Every block has a synchronous, active-high `rst` and a `clk`;
+//! ports are flat and prefixed (`s_*` slave/sink, `m_*` master/source) so that
+//! cocotbext-axi and the co-simulation bind them by name.
+//!
+//! Register offsets and field positions come from `oxnic-regs`, never from here.
+#![warn(missing_docs)]
 
+pub mod gen;
+pub mod irq_latch;
+
+pub use irq_latch::IrqLatch;

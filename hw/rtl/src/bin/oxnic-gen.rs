@@ -1,0 +1,55 @@
+//! oxnic-gen — generates the Verilog of an oxnic block.
+//!
+//! `oxnic-gen --block irq-latch --queues 8 -o irq_latch.v`
+
+use clap::{Parser, ValueEnum};
+use oxnic_hw::gen::{queue_bits, verilog};
+use oxnic_hw::IrqLatch;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BlockName {
+    /// Per-queue interrupt arm/mask/latch.
+    IrqLatch,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Generate oxnic Verilog from the rust-hdl sources")]
+struct Args {
+    /// Which block to generate.
+    #[arg(long, value_enum, default_value = "irq-latch")]
+    block: BlockName,
+    /// Number of queues (per direction), 1..=1024.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=oxnic_regs::MAX_QUEUES as i64))]
+    queues: u32,
+    /// Output file ("-" for standard output).
+    #[arg(short = 'o', long, default_value = "-")]
+    output: PathBuf,
+}
+
+fn irq_latch(queues: u32) -> String {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut IrqLatch::<$w>::default(), "irq_latch"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let text = match args.block {
+        BlockName::IrqLatch => irq_latch(args.queues),
+    };
+    if args.output.as_os_str() == "-" {
+        print!("{text}");
+    } else if let Err(e) = std::fs::write(&args.output, text) {
+        eprintln!("oxnic-gen: cannot write {}: {e}", args.output.display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
