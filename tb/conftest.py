@@ -1,0 +1,6 @@
+"""pytest configuration: makes ``oxnic_tb`` importable from every bench folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
