@@ -10,5 +10,7 @@
 
 pub mod gen;
 pub mod irq_latch;
+pub mod rss_hash;
 
 pub use irq_latch::IrqLatch;
+pub use rss_hash::RssHash;

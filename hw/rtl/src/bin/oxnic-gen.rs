@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::IrqLatch;
+use oxnic_hw::{IrqLatch, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +12,8 @@ use std::process::ExitCode;
 enum BlockName {
     /// Per-queue interrupt arm/mask/latch.
     IrqLatch,
+    /// Toeplitz RSS hash engine (independent of the queue count).
+    RssHash,
 }
 
 #[derive(Parser, Debug)]
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let text = match args.block {
         BlockName::IrqLatch => irq_latch(args.queues),
+        BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
     };
     if args.output.as_os_str() == "-" {
         print!("{text}");
