@@ -6,3 +6,29 @@
 //! 3. queues and buffers — RX/TX rings over a DMA arena;
 //! 4. device — probe, open, close, statistics, recovery.
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod napi;
+pub mod ring;
+pub mod sched;
+pub mod sync;
+pub mod transport;
+pub mod vfio;
+
+pub use error::{Error, PciId, Result};
+pub use napi::{
+    AnyNapi, Napi, NapiContext, NapiError, NapiHandle, NapiList, NapiRef, NapiStats, Poll,
+    ScheduleTarget, DEFAULT_WEIGHT,
+};
+pub use ring::{InvalidRingSize, RingSize};
+pub use sched::{
+    busy_poll, irq, netpoll, BusyPollReport, NetpollReport, RunReport, SchedConfig, SchedStats,
+    ThreadedNapi, VectorTable, Worker, WorkerThread, BUSY_POLL_BUDGET,
+};
+pub use transport::{
+    check_bar0_access, dma_mb, dma_rmb, dma_wmb, DmaArena, DmaMemory, DmaRegion, HugePages,
+    InterruptVectors, RegisterAccess, Transport, MSIX_PAGES,
+};
+pub use vfio::{VfioConfig, VfioSys, VfioTransport};
+/// Re-exported: the eventfd type [`InterruptVectors::bind_vectors`] takes.
+pub use vmm_sys_util::eventfd::EventFd;
