@@ -818,6 +818,24 @@ pub mod msix {
     ];
 }
 
+// Layout invariants, checked when the crate compiles: queue windows fit BAR0 and
+// do not meet; the MSI-X table, PBA and control each sit on 4 KiB pages of their
+// own (vfio-pci protects the table's pages), with room for MAX_VECTORS.
+const _LAYOUT_OK: () = {
+    assert!(RX_QUEUE_BASE + MAX_QUEUES * QUEUE_STRIDE <= TX_QUEUE_BASE);
+    assert!(TX_QUEUE_BASE + MAX_QUEUES * QUEUE_STRIDE <= BAR0_SIZE);
+    assert!(global::RSS_RETA + 4 * RSS_RETA_ENTRIES <= msix::TABLE_OFFSET);
+    assert!(msix::TABLE_OFFSET % 4096 == 0);
+    assert!(msix::TABLE_SIZE % 4096 == 0);
+    assert!(msix::PBA_OFFSET % 4096 == 0);
+    assert!(msix::CTRL_OFFSET % 4096 == 0);
+    assert!(msix::TABLE_SIZE >= MAX_VECTORS * msix::ENTRY_SIZE);
+    assert!(msix::TABLE_OFFSET + msix::TABLE_SIZE <= msix::PBA_OFFSET);
+    assert!(msix::PBA_OFFSET + MAX_VECTORS / 8 <= msix::CTRL_OFFSET);
+    assert!(msix::CTRL_OFFSET + 4096 <= RX_QUEUE_BASE);
+    assert!(BAR0_SIZE.is_power_of_two());
+};
+
 /// Every register block, in address order.
 pub const BLOCKS: &[Block] = &[
     Block {

@@ -59,10 +59,14 @@ fn v6(src: &str, dst: &str, ports: Option<(u16, u16)>) -> Vec<u8> {
     v
 }
 
+/// One IPv4 row of the suite: destination, its port, source, its port, 2-tuple
+/// hash, 4-tuple hash.
+type V4Row = ([u8; 4], u16, [u8; 4], u16, u32, u32);
+
 /// Microsoft "Verifying the RSS Hash Calculation" (also the 82599 datasheet's
 /// suite): (input, expected hash).
 fn published() -> Vec<(Vec<u8>, u32)> {
-    let v4_rows: [([u8; 4], u16, [u8; 4], u16, u32, u32); 5] = [
+    let v4_rows: [V4Row; 5] = [
         (
             [161, 142, 100, 80],
             1766,
