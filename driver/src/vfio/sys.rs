@@ -183,6 +183,20 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// Issues a VFIO query ioctl that fills one fixed-size, `argsz`-prefixed struct
+/// (GET_STATUS, GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, UNMAP_DMA's size).
+///
+/// # Safety
+/// `request` must be a VFIO ioctl whose argument is a `T` that the kernel reads
+/// and writes only within `arg.argsz` bytes, and the caller must have set
+/// `argsz` to at most `size_of::<T>()` (VFIO never copies more than `argsz`;
+/// longer capability chains only raise `argsz` in the answer).
+unsafe fn ioctl_inout<T>(fd: SysFd, request: libc::c_ulong, arg: &mut T) -> io::Result<()> {
+    // SAFETY: forwarded from this function's contract; `arg` is exclusively
+    // borrowed for the duration of the call.
+    check(unsafe { vmm_sys_util::ioctl::ioctl_with_mut_ref(&Fd(fd.0), request, arg) }).map(|_| ())
+}
+
 /// CAP_IPC_LOCK's bit in the capability sets.
 const CAP_IPC_LOCK: u32 = 14;
 
@@ -319,13 +333,8 @@ impl VfioSys for LinuxVfio {
         };
         // SAFETY: the kernel reads and updates `unmap.size` (valid, exclusively
         // borrowed for the call); with flags 0 it reads no data past the header.
-        check(unsafe {
-            vmm_sys_util::ioctl::ioctl_with_mut_ref(
-                &Fd(container.0),
-                nr::VFIO_IOMMU_UNMAP_DMA(),
-                &mut unmap,
-            )
-        })?;
+        // `argsz` is the struct's own size (ioctl_inout's contract).
+        unsafe { ioctl_inout(container, nr::VFIO_IOMMU_UNMAP_DMA(), &mut unmap) }?;
         Ok(unmap.size)
     }
 
@@ -336,13 +345,8 @@ impl VfioSys for LinuxVfio {
             flags: 0,
         };
         // SAFETY: the kernel writes one `vfio_group_status` into `st`.
-        check(unsafe {
-            vmm_sys_util::ioctl::ioctl_with_mut_ref(
-                &Fd(group.0),
-                nr::VFIO_GROUP_GET_STATUS(),
-                &mut st,
-            )
-        })?;
+        // `argsz` is the struct's own size (ioctl_inout's contract).
+        unsafe { ioctl_inout(group, nr::VFIO_GROUP_GET_STATUS(), &mut st) }?;
         Ok(st.flags)
     }
 
@@ -384,13 +388,8 @@ impl VfioSys for LinuxVfio {
             ..Default::default()
         };
         // SAFETY: the kernel writes at most `argsz` bytes into `info`.
-        check(unsafe {
-            vmm_sys_util::ioctl::ioctl_with_mut_ref(
-                &Fd(device.0),
-                nr::VFIO_DEVICE_GET_INFO(),
-                &mut info,
-            )
-        })?;
+        // `argsz` is the struct's own size (ioctl_inout's contract).
+        unsafe { ioctl_inout(device, nr::VFIO_DEVICE_GET_INFO(), &mut info) }?;
         Ok(info)
     }
 
@@ -402,13 +401,8 @@ impl VfioSys for LinuxVfio {
         };
         // SAFETY: the kernel writes at most `argsz` bytes into `info` (capability
         // chains beyond argsz are not copied; it only raises argsz).
-        check(unsafe {
-            vmm_sys_util::ioctl::ioctl_with_mut_ref(
-                &Fd(device.0),
-                nr::VFIO_DEVICE_GET_REGION_INFO(),
-                &mut info,
-            )
-        })?;
+        // `argsz` is the struct's own size (ioctl_inout's contract).
+        unsafe { ioctl_inout(device, nr::VFIO_DEVICE_GET_REGION_INFO(), &mut info) }?;
         Ok(info)
     }
 
@@ -419,13 +413,8 @@ impl VfioSys for LinuxVfio {
             ..Default::default()
         };
         // SAFETY: the kernel writes one `vfio_irq_info` into `info`.
-        check(unsafe {
-            vmm_sys_util::ioctl::ioctl_with_mut_ref(
-                &Fd(device.0),
-                nr::VFIO_DEVICE_GET_IRQ_INFO(),
-                &mut info,
-            )
-        })?;
+        // `argsz` is the struct's own size (ioctl_inout's contract).
+        unsafe { ioctl_inout(device, nr::VFIO_DEVICE_GET_IRQ_INFO(), &mut info) }?;
         Ok(info)
     }
 
