@@ -10,7 +10,9 @@
 
 pub mod gen;
 pub mod irq_latch;
+pub mod msix;
 pub mod rss_hash;
 
 pub use irq_latch::IrqLatch;
+pub use msix::Msix;
 pub use rss_hash::RssHash;

@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::{IrqLatch, RssHash};
+use oxnic_hw::{IrqLatch, Msix, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +12,8 @@ use std::process::ExitCode;
 enum BlockName {
     /// Per-queue interrupt arm/mask/latch.
     IrqLatch,
+    /// MSI-X table, PBA and function control.
+    Msix,
     /// Toeplitz RSS hash engine (independent of the queue count).
     RssHash,
 }
@@ -25,6 +27,9 @@ struct Args {
     /// Number of queues (per direction), 1..=1024.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=oxnic_regs::MAX_QUEUES as i64))]
     queues: u32,
+    /// Number of MSI-X vectors (default: queues + 1, the extra one for errors).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=oxnic_regs::MAX_VECTORS as i64))]
+    vectors: Option<u32>,
     /// Output file ("-" for standard output).
     #[arg(short = 'o', long, default_value = "-")]
     output: PathBuf,
@@ -42,10 +47,23 @@ fn irq_latch(queues: u32) -> String {
     by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 }
 
+fn msix(vectors: u32) -> String {
+    macro_rules! by_width {
+        ($(($vw:literal, $ww:literal)),*) => {
+            match queue_bits(vectors).max(6) {
+                $($vw => verilog(&mut Msix::<$vw, $ww>::new(vectors), "msix"),)*
+                w => unreachable!("vector width {w} out of range"),
+            }
+        };
+    }
+    by_width!((6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let text = match args.block {
         BlockName::IrqLatch => irq_latch(args.queues),
+        BlockName::Msix => msix(args.vectors.unwrap_or(args.queues + 1)),
         BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
     };
     if args.output.as_os_str() == "-" {
