@@ -187,11 +187,26 @@ pub enum Error {
     InvalidConfig(String),
 
     // ---- register access --------------------------------------------------------
-    /// A BAR0 access hit the platform-owned MSI-X table/PBA/control pages.
-    #[error("BAR0 offset {offset:#x} is in the platform-owned MSI-X pages ({:#x}..{:#x}): vfio-pci refuses it; bind eventfds with bind_vectors instead", crate::transport::MSIX_PAGES.start, crate::transport::MSIX_PAGES.end)]
+    /// A register access hit the device's MSI-X table or PBA (on an oxnic: the
+    /// platform-owned pages [`crate::transport::MSIX_PAGES`] of BAR0).
+    #[error("BAR{bar} offset {offset:#x} is in the device's MSI-X table/PBA, which the platform owns (vfio-pci refuses it: reads give all ones, writes are dropped): bind eventfds with bind_vectors instead")]
     MsixPageAccess {
-        /// The offset.
+        /// The BAR.
+        bar: u32,
+        /// The offset in that BAR.
         offset: u32,
+    },
+
+    /// An access to a BAR other than BAR0 lies outside it, or the BAR is not an
+    /// accessible region.
+    #[error("BAR{bar} offset {offset:#x} is outside the BAR ({size:#x} bytes, 0 = not an accessible region)")]
+    OutOfBar {
+        /// The BAR.
+        bar: u32,
+        /// The offset.
+        offset: u64,
+        /// The BAR's size.
+        size: u64,
     },
 
     /// A BAR0 access lies outside BAR0.

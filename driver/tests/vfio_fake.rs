@@ -91,7 +91,28 @@ struct Script {
     bar0_flags: u32,
     msix_count: u32,
     device_flags: u32,
+    /// The MSI-X capability in config space (`None`: no capability list).
+    msix_cap: Option<MsixCap>,
 }
+
+/// An MSI-X capability: table and PBA location.
+#[derive(Clone, Copy)]
+struct MsixCap {
+    vectors: u32,
+    table_bar: u32,
+    table_offset: u32,
+    pba_bar: u32,
+    pba_offset: u32,
+}
+
+/// Where an oxnic has them (`oxnic_regs::msix`).
+const OXNIC_MSIX: MsixCap = MsixCap {
+    vectors: VECTORS,
+    table_bar: 0,
+    table_offset: msix::TABLE_OFFSET,
+    pba_bar: 0,
+    pba_offset: msix::PBA_OFFSET,
+};
 
 impl Default for Script {
     fn default() -> Self {
@@ -108,10 +129,16 @@ impl Default for Script {
             dev.join("iommu_group"),
             format!("../../../kernel/iommu_groups/{GROUP}").into(),
         );
+        let mut dirs = HashMap::new();
+        // vfio-pci is loaded.
+        dirs.insert(
+            PathBuf::from("/sys/bus/pci/drivers/vfio-pci"),
+            vec!["bind".to_string(), BDF.to_string()],
+        );
         Script {
             files,
             links,
-            dirs: HashMap::new(),
+            dirs,
             open_errno: HashMap::new(),
             memlock: 8 << 20,
             api_version: 0,
@@ -122,6 +149,7 @@ impl Default for Script {
             bar0_flags: 1 | 2 | 4, // READ | WRITE | MMAP
             msix_count: VECTORS,
             device_flags: 2, // PCI
+            msix_cap: Some(OXNIC_MSIX),
         }
     }
 }
@@ -145,6 +173,16 @@ impl Fake {
         // Command register: memory decode already on (as vfio-pci leaves it),
         // INTx disable (bit 10) set: must be preserved.
         config[4..6].copy_from_slice(&(0x0402u16).to_le_bytes());
+        if let Some(cap) = script.msix_cap {
+            // Status: capability list; one capability at 0x40, MSI-X.
+            config[6] = 0x10;
+            config[0x34] = 0x40;
+            config[0x40] = 0x11;
+            config[0x41] = 0;
+            config[0x42..0x44].copy_from_slice(&((cap.vectors - 1) as u16).to_le_bytes());
+            config[0x44..0x48].copy_from_slice(&(cap.table_offset | cap.table_bar).to_le_bytes());
+            config[0x48..0x4C].copy_from_slice(&(cap.pba_offset | cap.pba_bar).to_le_bytes());
+        }
         Arc::new(Fake {
             script: Mutex::new(script),
             log: Arc::new(Mutex::new(Vec::new())),
@@ -1065,7 +1103,7 @@ fn msix_page_access_is_refused() {
     for off in [table, msix::PBA_OFFSET, msix::CTRL_OFFSET] {
         let e = t.try_read32(off).unwrap_err();
         assert!(
-            matches!(e, Error::MsixPageAccess { offset } if offset == off),
+            matches!(e, Error::MsixPageAccess { bar: 0, offset } if offset == off),
             "{e:?}"
         );
         assert!(e.to_string().contains("bind_vectors"), "{e}");
@@ -1084,6 +1122,93 @@ fn msix_page_access_is_refused() {
         t.try_write32(2, 0),
         Err(Error::MisalignedRegister { offset: 2 })
     ));
+}
+
+#[test]
+fn msix_layout_comes_from_the_capability() {
+    let fake = Fake::new(Script::default());
+    let t = open(&fake).unwrap();
+    let l = t.msix_layout();
+    assert_eq!((l.cap_offset, l.vectors), (0x40, VECTORS));
+    assert_eq!((l.table_bar, l.table_offset), (0, msix::TABLE_OFFSET));
+    assert_eq!((l.pba_bar, l.pba_offset), (0, msix::PBA_OFFSET));
+    // An oxnic: the whole platform-owned window is refused.
+    assert_eq!(t.bar0_refused(), &[oxnic_driver::MSIX_PAGES]);
+}
+
+/// A non-oxnic device (like QEMU's e1000e): table in BAR3, PBA in BAR3.
+fn e1000e_like() -> Script {
+    Script {
+        msix_cap: Some(MsixCap {
+            vectors: 5,
+            table_bar: 3,
+            table_offset: 0,
+            pba_bar: 3,
+            pba_offset: 0x2000,
+        }),
+        ..Script::default()
+    }
+}
+
+#[test]
+fn msix_elsewhere_is_unsuitable_for_an_oxnic() {
+    let (e, fake) = open_err(e1000e_like());
+    assert!(matches!(e, Error::UnsuitableDevice { .. }), "{e:?}");
+    assert!(e.to_string().contains("MSI-X table at BAR3"), "{e}");
+    assert_all_closed(&fake);
+    let (e, _) = open_err(Script {
+        msix_cap: None,
+        ..Script::default()
+    });
+    assert!(e.to_string().contains("no MSI-X capability"), "{e}");
+}
+
+#[test]
+fn msix_ranges_of_another_device_are_refused_where_they_are() {
+    let fake = Fake::new(e1000e_like());
+    let cfg = VfioConfig {
+        check_oxnic: false,
+        ..config()
+    };
+    let t = VfioTransport::open_with(&cfg, fake.clone()).unwrap();
+    assert!(t.bar0_refused().is_empty());
+    // BAR0 has no MSI-X here: oxnic's window is an ordinary register range.
+    t.try_write32(msix::TABLE_OFFSET, 7).unwrap();
+    assert_eq!(fake.bar.get(msix::TABLE_OFFSET), 7);
+    for (bar, off) in [(3, 0), (3, 4 * 16 + 12), (3, 0x2000)] {
+        let e = t.bar_read32(bar, off).unwrap_err();
+        assert!(
+            matches!(e, Error::MsixPageAccess { bar: 3, offset } if u64::from(offset) == off),
+            "{e:?}"
+        );
+        let e = t.bar_write32(bar, off, 0).unwrap_err();
+        assert!(matches!(e, Error::MsixPageAccess { .. }), "{e:?}");
+    }
+    // Just past the table: not refused (the fake's BAR3 is no region, so it is
+    // out of the BAR instead).
+    assert!(matches!(
+        t.bar_read32(3, 5 * 16),
+        Err(Error::OutOfBar { bar: 3, .. })
+    ));
+    assert!(matches!(
+        t.bar_read32(3, 2),
+        Err(Error::MisalignedRegister { offset: 2 })
+    ));
+}
+
+#[test]
+fn error_vfio_pci_module_missing_before_binding() {
+    let mut s = Script::default();
+    s.dirs.clear();
+    s.links
+        .insert(dev("driver"), "../../../bus/pci/drivers/e1000e".into());
+    let (e, fake) = open_err(s);
+    assert!(
+        matches!(&e, Error::VfioModuleMissing { path } if path == Path::new("/sys/bus/pci/drivers/vfio-pci")),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("modprobe vfio-pci"), "{e}");
+    assert_eq!(count(&fake.calls(), "open"), 0);
 }
 
 #[test]

@@ -55,7 +55,7 @@ pub enum Refusal {
     OutOfBar0,
     /// Offset not a multiple of 4.
     Misaligned,
-    /// Offset inside [`MSIX_PAGES`].
+    /// Offset inside a platform-owned MSI-X range ([`MSIX_PAGES`] on an oxnic).
     MsixPage,
 }
 
@@ -68,42 +68,77 @@ impl Refusal {
                 size: bar0_size,
             },
             Refusal::Misaligned => Error::MisalignedRegister { offset },
-            Refusal::MsixPage => Error::MsixPageAccess { offset },
+            Refusal::MsixPage => Error::MsixPageAccess { bar: 0, offset },
         }
     }
 }
 
-/// Classifies a 32-bit access at `offset` in a BAR0 of `bar0_size` bytes.
+/// oxnic's platform-owned BAR0 ranges: [`MSIX_PAGES`].
+pub const OXNIC_REFUSED: &[Range<u32>] = &[MSIX_PAGES];
+
+/// Classifies a 32-bit access at `offset` in an oxnic BAR0 of `bar0_size` bytes
+/// (refused ranges: [`OXNIC_REFUSED`]).
 #[inline]
 pub const fn classify_bar0_access(offset: u32, bar0_size: u32) -> Option<Refusal> {
-    if offset % 4 != 0 {
-        Some(Refusal::Misaligned)
-    } else if offset as u64 + 4 > bar0_size as u64 {
-        Some(Refusal::OutOfBar0)
-    } else if offset >= MSIX_PAGES.start && offset < MSIX_PAGES.end {
-        Some(Refusal::MsixPage)
-    } else {
-        None
-    }
+    classify_access(offset, bar0_size, OXNIC_REFUSED)
 }
 
-/// The checked form: `Ok(())` if a 32-bit access at `offset` is allowed.
+/// Classifies a 32-bit access at `offset` in a BAR0 of `bar0_size` bytes whose
+/// platform-owned (MSI-X table/PBA) ranges are `refused`. A transport for a device
+/// other than an oxnic takes `refused` from the device's MSI-X capability.
+#[inline]
+pub const fn classify_access(
+    offset: u32,
+    bar0_size: u32,
+    refused: &[Range<u32>],
+) -> Option<Refusal> {
+    if offset % 4 != 0 {
+        return Some(Refusal::Misaligned);
+    }
+    if offset as u64 + 4 > bar0_size as u64 {
+        return Some(Refusal::OutOfBar0);
+    }
+    let mut i = 0;
+    while i < refused.len() {
+        if offset >= refused[i].start && offset < refused[i].end {
+            return Some(Refusal::MsixPage);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The checked form: `Ok(())` if a 32-bit access at `offset` is allowed in an
+/// oxnic BAR0.
 pub fn check_bar0_access(offset: u32, bar0_size: u32) -> Result<()> {
-    match classify_bar0_access(offset, bar0_size) {
+    check_access(offset, bar0_size, OXNIC_REFUSED)
+}
+
+/// The checked form of [`classify_access`].
+pub fn check_access(offset: u32, bar0_size: u32, refused: &[Range<u32>]) -> Result<()> {
+    match classify_access(offset, bar0_size, refused) {
         None => Ok(()),
         Some(r) => Err(r.into_error(offset, bar0_size)),
     }
 }
 
 /// The hot-path policy for implementations of [`RegisterAccess::read32`] /
-/// [`RegisterAccess::write32`]: returns `true` when the access may go to the device,
-/// `false` when it must be dropped (MSI-X page, release build: read returns all
-/// ones), and panics when it is out of BAR0 or misaligned (always) or in an MSI-X
-/// page (debug builds).
+/// [`RegisterAccess::write32`] on an oxnic BAR0: [`hot_path_access_in`] with
+/// [`OXNIC_REFUSED`].
 #[inline]
 #[track_caller]
 pub fn hot_path_access(offset: u32, bar0_size: u32) -> bool {
-    match classify_bar0_access(offset, bar0_size) {
+    hot_path_access_in(offset, bar0_size, OXNIC_REFUSED)
+}
+
+/// The hot-path policy: returns `true` when the access may go to the device,
+/// `false` when it must be dropped (refused MSI-X range, release build: read
+/// returns all ones), and panics when it is out of BAR0 or misaligned (always) or
+/// in a refused range (debug builds).
+#[inline]
+#[track_caller]
+pub fn hot_path_access_in(offset: u32, bar0_size: u32, refused: &[Range<u32>]) -> bool {
+    match classify_access(offset, bar0_size, refused) {
         None => true,
         Some(Refusal::MsixPage) => {
             debug_assert!(false, "{}", Refusal::MsixPage.into_error(offset, bar0_size));

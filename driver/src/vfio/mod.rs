@@ -10,6 +10,8 @@
 //! 4. group `/dev/vfio/<group>`: viable, attached to the container; the IOMMU type
 //!    is set (type1v2 when offered, else type1);
 //! 5. device fd by PCI address; device, region (BAR0, config) and MSI-X info;
+//!    the MSI-X table/PBA location from the MSI-X capability in config space
+//!    (those ranges are refused to register accesses, as vfio-pci refuses them);
 //! 6. bus mastering (and memory decode) enabled in the config command register;
 //! 7. BAR0 mapped; optionally its ID register checked;
 //! 8. the arena mapped into the IOMMU, once.
@@ -30,6 +32,7 @@ pub use sys::{
 };
 
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +47,8 @@ use vmm_sys_util::eventfd::EventFd;
 
 use crate::error::{Error, PciId, Result};
 use crate::transport::{
-    hot_path_access, DmaArena, DmaMemory, HugePages, InterruptVectors, RegisterAccess,
+    check_access, hot_path_access_in, DmaArena, DmaMemory, HugePages, InterruptVectors,
+    RegisterAccess, MSIX_PAGES,
 };
 
 /// Root of the PCI devices in sysfs.
@@ -61,6 +65,69 @@ pub const PCI_COMMAND_MEMORY: u16 = 1 << 1;
 /// Command register: bus master enable (bit 2).
 pub const PCI_COMMAND_MASTER: u16 = 1 << 2;
 
+/// PCI config space: status register offset.
+pub const PCI_STATUS: u64 = 0x06;
+/// Status register: the capability list is present.
+pub const PCI_STATUS_CAP_LIST: u16 = 1 << 4;
+/// PCI config space: first capability pointer.
+pub const PCI_CAPABILITY_LIST: u64 = 0x34;
+/// Capability ID of MSI-X.
+pub const PCI_CAP_ID_MSIX: u8 = 0x11;
+/// sysfs directory of the vfio-pci driver (present once the module is loaded).
+pub const SYSFS_VFIO_PCI_DRIVER: &str = "/sys/bus/pci/drivers/vfio-pci";
+
+/// Where the device keeps its MSI-X table and PBA, from the MSI-X capability in
+/// config space. vfio-pci owns both; the transport refuses register accesses to
+/// them ([`Error::MsixPageAccess`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MsixLayout {
+    /// Config-space offset of the MSI-X capability.
+    pub cap_offset: u8,
+    /// Table size (vectors) from Message Control.
+    pub vectors: u32,
+    /// BAR holding the table (BIR).
+    pub table_bar: u32,
+    /// Offset of the table in that BAR.
+    pub table_offset: u32,
+    /// BAR holding the PBA.
+    pub pba_bar: u32,
+    /// Offset of the PBA in that BAR.
+    pub pba_offset: u32,
+}
+
+impl MsixLayout {
+    /// Bytes of the table (16 per vector) in [`Self::table_bar`].
+    pub fn table_range(&self) -> Range<u64> {
+        let start = u64::from(self.table_offset);
+        start..start + 16 * u64::from(self.vectors)
+    }
+
+    /// Bytes of the PBA (one bit per vector, in 64-bit words) in [`Self::pba_bar`].
+    pub fn pba_range(&self) -> Range<u64> {
+        let start = u64::from(self.pba_offset);
+        start..start + 8 * u64::from(self.vectors.div_ceil(64))
+    }
+
+    /// The ranges of BAR `bar` that register accesses must not touch.
+    pub fn refused_in(&self, bar: u32) -> Vec<Range<u64>> {
+        let mut v = Vec::new();
+        if self.table_bar == bar {
+            v.push(self.table_range());
+        }
+        if self.pba_bar == bar {
+            v.push(self.pba_range());
+        }
+        v
+    }
+
+    /// True when `offset..offset + len` of BAR `bar` overlaps the table or PBA.
+    pub fn overlaps(&self, bar: u32, offset: u64, len: u64) -> bool {
+        self.refused_in(bar)
+            .iter()
+            .any(|r| offset < r.end && offset + len > r.start)
+    }
+}
+
 /// Default IOVA of the DMA arena: 4 GiB, clear of the x86 MSI window
 /// (`0xFEE0_0000..0xFEF0_0000`) and of low reserved ranges; 2 MiB aligned.
 pub const DEFAULT_IOVA_BASE: u64 = 0x1_0000_0000;
@@ -75,9 +142,11 @@ pub struct VfioConfig {
     /// Refuse a function whose vendor/device ID differs (`None`: any).
     pub pci_id: Option<PciId>,
     /// Check that the function is an oxnic: BAR0 at least
-    /// [`oxnic_regs::BAR0_SIZE`] bytes and its ID register reads
-    /// [`oxnic_regs::ID_MAGIC`]. Turn off to exercise the transport on another
-    /// device (e.g. QEMU's e1000e in a VM).
+    /// [`oxnic_regs::BAR0_SIZE`] bytes, its ID register reads
+    /// [`oxnic_regs::ID_MAGIC`], and its MSI-X table and PBA sit where
+    /// `oxnic_regs::msix` says (then the whole of [`MSIX_PAGES`] is refused).
+    /// Turn off to exercise the transport on another device (e.g. QEMU's e1000e in
+    /// a VM): the refused ranges then come from the device's MSI-X capability.
     pub check_oxnic: bool,
     /// DMA arena size in bytes (rounded up to the page size).
     pub arena_size: usize,
@@ -147,6 +216,10 @@ pub struct VfioTransport {
     group_attached: bool,
     device: Option<SysFd>,
     config_offset: u64,
+    config_size: u64,
+    msix: Option<MsixLayout>,
+    /// BAR0 ranges refused to register accesses (the MSI-X table/PBA).
+    bar0_refused: Vec<Range<u32>>,
     bus_master_set: bool,
     bar0: Option<Box<dyn MappedBar>>,
     bar0_size: u32,
@@ -216,6 +289,13 @@ impl VfioTransport {
         }
         let driver = driver_of(&*sys, &bdf)?;
         if driver.as_deref() != Some("vfio-pci") {
+            // Without the vfio-pci module no rebinding can help: say that first.
+            let drv_dir = PathBuf::from(SYSFS_VFIO_PCI_DRIVER);
+            if let Err(e) = sys.read_dir_names(&drv_dir) {
+                if e.kind() == io::ErrorKind::NotFound {
+                    return Err(Error::VfioModuleMissing { path: drv_dir });
+                }
+            }
             return Err(Error::NotBoundToVfio { bdf, driver });
         }
         let group_id = match sys.read_link(&dev_dir.join("iommu_group")) {
@@ -261,6 +341,9 @@ impl VfioTransport {
             group_attached: false,
             device: None,
             config_offset: 0,
+            config_size: 0,
+            msix: None,
+            bar0_refused: Vec::new(),
             bus_master_set: false,
             bar0: None,
             bar0_size: 0,
@@ -405,7 +488,45 @@ impl VfioTransport {
             return Err(unsuitable("no MSI-X vectors".into()));
         }
         t.config_offset = cfg.offset;
+        t.config_size = cfg.size;
         t.max_vectors = msix.count;
+
+        // The MSI-X table and PBA: where the device says they are.
+        let layout = t
+            .find_msix_capability()?
+            .ok_or_else(|| unsuitable("no MSI-X capability in config space".into()))?;
+        if config.check_oxnic {
+            let expected_table = oxnic_regs::msix::TABLE_OFFSET;
+            let expected_pba = oxnic_regs::msix::PBA_OFFSET;
+            let table_end = layout.table_range().end;
+            if layout.table_bar != 0
+                || layout.pba_bar != 0
+                || layout.table_offset != expected_table
+                || layout.pba_offset != expected_pba
+                || table_end > u64::from(expected_table + oxnic_regs::msix::TABLE_SIZE)
+            {
+                return Err(unsuitable(format!(
+                    "MSI-X table at BAR{} {:#x} ({} vectors), PBA at BAR{} {:#x}; an oxnic has \
+                     them at BAR0 {expected_table:#x} and BAR0 {expected_pba:#x}",
+                    layout.table_bar,
+                    layout.table_offset,
+                    layout.vectors,
+                    layout.pba_bar,
+                    layout.pba_offset
+                )));
+            }
+            t.bar0_refused = vec![MSIX_PAGES];
+        } else {
+            t.bar0_refused = layout
+                .refused_in(0)
+                .into_iter()
+                .map(|r| {
+                    let clamp = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+                    clamp(r.start)..clamp(r.end)
+                })
+                .collect();
+        }
+        t.msix = Some(layout);
 
         // 6. Bus mastering.
         t.update_command(|c| c | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)?;
@@ -470,21 +591,151 @@ impl VfioTransport {
 
     /// Reads the PCI command register.
     pub fn pci_command(&self) -> Result<u16> {
+        self.config_read16(PCI_COMMAND)
+    }
+
+    /// Reads `buf.len()` bytes of PCI config space at `offset` (through the VFIO
+    /// config region, i.e. vfio-pci's virtualised view).
+    pub fn config_read(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let dev = self.device.expect("open device");
-        let mut b = [0u8; 2];
+        if offset + buf.len() as u64 > self.config_size {
+            return Err(self.config_io_err(io::Error::from(io::ErrorKind::InvalidInput)));
+        }
         let n = self
             .sys
-            .pread(dev, &mut b, self.config_offset + PCI_COMMAND)
+            .pread(dev, buf, self.config_offset + offset)
             .map_err(|source| self.config_io_err(source))?;
-        if n != 2 {
+        if n != buf.len() {
             return Err(self.config_io_err(io::Error::from(io::ErrorKind::UnexpectedEof)));
         }
+        Ok(())
+    }
+
+    /// Reads a 16-bit config-space register (e.g. vendor ID at 0, device ID at 2).
+    pub fn config_read16(&self, offset: u64) -> Result<u16> {
+        let mut b = [0u8; 2];
+        self.config_read(offset, &mut b)?;
         Ok(u16::from_le_bytes(b))
+    }
+
+    /// Reads a 32-bit config-space register.
+    pub fn config_read32(&self, offset: u64) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.config_read(offset, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Where the device keeps its MSI-X table and PBA.
+    pub fn msix_layout(&self) -> &MsixLayout {
+        self.msix.as_ref().expect("found at open")
+    }
+
+    /// The BAR0 ranges [`RegisterAccess`] refuses (the MSI-X table/PBA if they are
+    /// in BAR0; on an oxnic the whole of [`MSIX_PAGES`]).
+    pub fn bar0_refused(&self) -> &[Range<u32>] {
+        &self.bar0_refused
+    }
+
+    /// Walks the capability list for the MSI-X capability.
+    fn find_msix_capability(&self) -> Result<Option<MsixLayout>> {
+        if self.config_read16(PCI_STATUS)? & PCI_STATUS_CAP_LIST == 0 {
+            return Ok(None);
+        }
+        let mut ptr = self.config_read16(PCI_CAPABILITY_LIST)? as u8 & 0xFC;
+        // At most 48 capabilities fit in the 192 bytes after the header.
+        for _ in 0..48 {
+            if ptr < 0x40 {
+                return Ok(None);
+            }
+            let head = self.config_read16(u64::from(ptr))?;
+            if head as u8 == PCI_CAP_ID_MSIX {
+                let ctrl = self.config_read16(u64::from(ptr) + 2)?;
+                let table = self.config_read32(u64::from(ptr) + 4)?;
+                let pba = self.config_read32(u64::from(ptr) + 8)?;
+                return Ok(Some(MsixLayout {
+                    cap_offset: ptr,
+                    vectors: u32::from(ctrl & 0x7FF) + 1,
+                    table_bar: table & 7,
+                    table_offset: table & !7,
+                    pba_bar: pba & 7,
+                    pba_offset: pba & !7,
+                }));
+            }
+            ptr = (head >> 8) as u8 & 0xFC;
+        }
+        Ok(None)
+    }
+
+    /// Reads the 32-bit register at `offset` of BAR `bar` (0..=5) through the
+    /// VFIO region (`pread` on the device fd): for BARs other than BAR0, which is
+    /// mapped ([`RegisterAccess`]). Refuses the MSI-X table and PBA
+    /// ([`Error::MsixPageAccess`]), misaligned offsets and offsets outside the BAR.
+    pub fn bar_read32(&self, bar: u32, offset: u64) -> Result<u32> {
+        let at = self.bar_access(bar, offset)?;
+        let mut b = [0u8; 4];
+        let n = self
+            .sys
+            .pread(self.device.expect("open device"), &mut b, at)
+            .map_err(|source| self.bar_io_err(bar, source))?;
+        if n != 4 {
+            return Err(self.bar_io_err(bar, io::Error::from(io::ErrorKind::UnexpectedEof)));
+        }
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Writes the 32-bit register at `offset` of BAR `bar`; see [`Self::bar_read32`].
+    pub fn bar_write32(&self, bar: u32, offset: u64, value: u32) -> Result<()> {
+        let at = self.bar_access(bar, offset)?;
+        let n = self
+            .sys
+            .pwrite(self.device.expect("open device"), &value.to_le_bytes(), at)
+            .map_err(|source| self.bar_io_err(bar, source))?;
+        if n != 4 {
+            return Err(self.bar_io_err(bar, io::Error::from(io::ErrorKind::WriteZero)));
+        }
+        Ok(())
+    }
+
+    /// Checks a BAR access; returns the device-fd offset to use.
+    fn bar_access(&self, bar: u32, offset: u64) -> Result<u64> {
+        let small = u32::try_from(offset).unwrap_or(u32::MAX);
+        if offset % 4 != 0 {
+            return Err(Error::MisalignedRegister { offset: small });
+        }
+        if self.msix_layout().overlaps(bar, offset, 4) {
+            return Err(Error::MsixPageAccess { bar, offset: small });
+        }
+        let info = if bar <= 5 {
+            self.sys
+                .region_info(self.device.expect("open device"), bar)
+                .map_err(ioctl_err(
+                    "VFIO_DEVICE_GET_REGION_INFO",
+                    format!("device {}", self.bdf),
+                ))?
+        } else {
+            vfio_region_info::default()
+        };
+        let rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+        let size = if info.flags & rw == rw { info.size } else { 0 };
+        if offset + 4 > size {
+            return Err(Error::OutOfBar { bar, offset, size });
+        }
+        Ok(info.offset + offset)
+    }
+
+    fn bar_io_err(&self, bar: u32, source: io::Error) -> Error {
+        Error::Io {
+            what: "accessing a BAR through the VFIO region",
+            path: Path::new(SYSFS_PCI_DEVICES)
+                .join(&self.bdf)
+                .join(format!("resource{bar}")),
+            source,
+        }
     }
 
     fn config_io_err(&self, source: io::Error) -> Error {
         Error::Io {
-            what: "accessing PCI config space (command register)",
+            what: "accessing PCI config space",
             path: Path::new(SYSFS_PCI_DEVICES).join(&self.bdf).join("config"),
             source,
         }
@@ -525,7 +776,7 @@ impl VfioTransport {
 
     fn bar0_ptr(&self, offset: u32) -> *mut u32 {
         let bar = self.bar0.as_ref().expect("BAR0 mapped");
-        // In bounds and aligned: checked by `hot_path_access` before every use.
+        // In bounds and aligned: checked by `hot_path_access_in` before every use.
         bar.as_ptr().wrapping_add(offset as usize).cast::<u32>()
     }
 }
@@ -565,10 +816,10 @@ impl RegisterAccess for VfioTransport {
 
     #[inline]
     fn read32(&self, offset: u32) -> u32 {
-        if !hot_path_access(offset, self.bar0_size) {
+        if !hot_path_access_in(offset, self.bar0_size, &self.bar0_refused) {
             return u32::MAX;
         }
-        // SAFETY: `hot_path_access` checked offset + 4 <= bar0_size <= mapping
+        // SAFETY: `hot_path_access_in` checked offset + 4 <= bar0_size <= mapping
         // length and 4-byte alignment (the mapping base is page aligned); the
         // mapping lives as long as `self` (MappedBar contract).
         u32::from_le(unsafe { self.bar0_ptr(offset).read_volatile() })
@@ -576,11 +827,22 @@ impl RegisterAccess for VfioTransport {
 
     #[inline]
     fn write32(&self, offset: u32, value: u32) {
-        if !hot_path_access(offset, self.bar0_size) {
+        if !hot_path_access_in(offset, self.bar0_size, &self.bar0_refused) {
             return;
         }
         // SAFETY: as in `read32`.
         unsafe { self.bar0_ptr(offset).write_volatile(value.to_le()) }
+    }
+
+    fn try_read32(&self, offset: u32) -> Result<u32> {
+        check_access(offset, self.bar0_size, &self.bar0_refused)?;
+        Ok(self.read32(offset))
+    }
+
+    fn try_write32(&self, offset: u32, value: u32) -> Result<()> {
+        check_access(offset, self.bar0_size, &self.bar0_refused)?;
+        self.write32(offset, value);
+        Ok(())
     }
 }
 

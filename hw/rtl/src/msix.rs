@@ -412,9 +412,8 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
             }
             MsixState::Exec => {
                 self.state.d.next = MsixState::Idle;
-                self.msg_addr.d.next = (bit_cast::<64, 32>(self.addr_hi.read_data.val().into())
-                    << 32)
-                    | bit_cast::<64, 32>(self.addr_lo.read_data.val().into());
+                self.msg_addr.d.next = (bit_cast::<64, 32>(self.addr_hi.read_data.val()) << 32)
+                    | bit_cast::<64, 32>(self.addr_lo.read_data.val());
                 self.msg_data.d.next = self.data.read_data.val();
                 self.mask.write_data.next = self.mask.read_data.val();
                 self.pba.write_data.next = self.pba.read_data.val();
@@ -481,16 +480,19 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
                             .val()
                             .replace_bit(self.bit_index.val().index(), true);
                     }
-                } else if self.op_kind.q.val() == self.op_kick.val() {
-                    if self.pending.val() & (!self.masked.val()) & self.deliverable.val() {
-                        self.pba.write_enable.next = true;
-                        self.pba.write_data.next = self
-                            .pba
-                            .read_data
-                            .val()
-                            .replace_bit(self.bit_index.val().index(), false);
-                        self.state.d.next = MsixState::Send;
-                    }
+                } else if (self.op_kind.q.val() == self.op_kick.val())
+                    & self.pending.val()
+                    & (!self.masked.val())
+                    & self.deliverable.val()
+                {
+                    // Re-delivery sweep: a pending, unmasked vector goes out now.
+                    self.pba.write_enable.next = true;
+                    self.pba.write_data.next = self
+                        .pba
+                        .read_data
+                        .val()
+                        .replace_bit(self.bit_index.val().index(), false);
+                    self.state.d.next = MsixState::Send;
                 }
             }
             MsixState::Send => {
