@@ -8,11 +8,13 @@
 //! Register offsets and field positions come from `oxnic-regs`, never from here.
 #![warn(missing_docs)]
 
+pub mod axil_reg_if;
 pub mod gen;
 pub mod irq_latch;
 pub mod msix;
 pub mod rss_hash;
 
+pub use axil_reg_if::AxilRegIf;
 pub use irq_latch::IrqLatch;
 pub use msix::Msix;
 pub use rss_hash::RssHash;

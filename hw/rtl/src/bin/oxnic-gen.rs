@@ -4,12 +4,14 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::{IrqLatch, Msix, RssHash};
+use oxnic_hw::{AxilRegIf, IrqLatch, Msix, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum BlockName {
+    /// AXI4-Lite slave to register interface (BAR0 width).
+    AxilRegIf,
     /// Per-queue interrupt arm/mask/latch.
     IrqLatch,
     /// MSI-X table, PBA and function control.
@@ -63,6 +65,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let text = match args.block {
         BlockName::IrqLatch => irq_latch(args.queues),
+        BlockName::AxilRegIf => verilog(
+            &mut AxilRegIf::<{ oxnic_hw::msix::ADDR_BITS }>::default(),
+            "axil_reg_if",
+        ),
         BlockName::Msix => msix(args.vectors.unwrap_or(args.queues + 1)),
         BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
     };
