@@ -9,12 +9,14 @@
 #![warn(missing_docs)]
 
 pub mod axil_reg_if;
+pub mod csr;
 pub mod gen;
 pub mod irq_latch;
 pub mod msix;
 pub mod rss_hash;
 
 pub use axil_reg_if::AxilRegIf;
+pub use csr::Csr;
 pub use irq_latch::IrqLatch;
 pub use msix::Msix;
 pub use rss_hash::RssHash;

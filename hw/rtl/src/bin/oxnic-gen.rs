@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::{AxilRegIf, IrqLatch, Msix, RssHash};
+use oxnic_hw::{AxilRegIf, Csr, IrqLatch, Msix, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +12,8 @@ use std::process::ExitCode;
 enum BlockName {
     /// AXI4-Lite slave to register interface (BAR0 width).
     AxilRegIf,
+    /// Global registers and BAR0 decoder.
+    Csr,
     /// Per-queue interrupt arm/mask/latch.
     IrqLatch,
     /// MSI-X table, PBA and function control.
@@ -32,6 +34,9 @@ struct Args {
     /// Number of MSI-X vectors (default: queues + 1, the extra one for errors).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=oxnic_regs::MAX_VECTORS as i64))]
     vectors: Option<u32>,
+    /// Device clock in MHz (CLOCK_MHZ; moderation counts microseconds of it).
+    #[arg(long, default_value_t = 156, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    clock_mhz: u32,
     /// Output file ("-" for standard output).
     #[arg(short = 'o', long, default_value = "-")]
     output: PathBuf,
@@ -61,9 +66,26 @@ fn msix(vectors: u32) -> String {
     by_width!((6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6))
 }
 
+fn csr(queues: u32, vectors: u32, clock_mhz: u32) -> String {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut Csr::<$w>::new(queues, vectors, clock_mhz), "csr"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let text = match args.block {
+        BlockName::Csr => csr(
+            args.queues,
+            args.vectors.unwrap_or(args.queues + 1),
+            args.clock_mhz,
+        ),
         BlockName::IrqLatch => irq_latch(args.queues),
         BlockName::AxilRegIf => verilog(
             &mut AxilRegIf::<{ oxnic_hw::msix::ADDR_BITS }>::default(),
