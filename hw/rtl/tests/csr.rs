@@ -172,7 +172,7 @@ fn access_kinds_match_the_map() {
         .enumerate()
         .map(|(i, (a, r))| {
             let rw = r.rw_mask();
-            (*a, legal_value(r, i as u32 + 1) | (!rw & 0xFFFF_FFFF))
+            (*a, legal_value(r, i as u32 + 1) | !rw)
         })
         .collect();
     let plan2 = plan.clone();
