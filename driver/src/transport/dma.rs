@@ -131,6 +131,11 @@ impl DmaArena {
             )));
         }
         let base_flags = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        // Huge pages WITHOUT MAP_NORESERVE: with it, mmap succeeds even when the
+        // hugetlb pool is empty, and the first fault (or VFIO_IOMMU_MAP_DMA's
+        // pinning, which then fails with EFAULT) finds no page. Without it, mmap
+        // reserves the pages up front and fails with ENOMEM, so `Try` falls back.
+        let huge_flags = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_HUGETLB;
         let build = |len: usize, flags: i32| {
             MmapRegionBuilder::new(len)
                 .with_mmap_prot(libc::PROT_READ | libc::PROT_WRITE)
@@ -141,8 +146,8 @@ impl DmaArena {
         let huge_len = len.div_ceil(HUGE_PAGE) * HUGE_PAGE;
         let (mem, is_huge) = match huge {
             HugePages::Never => (build(len.div_ceil(PAGE) * PAGE, base_flags), false),
-            HugePages::Require => (build(huge_len, base_flags | libc::MAP_HUGETLB), true),
-            HugePages::Try => match build(huge_len, base_flags | libc::MAP_HUGETLB) {
+            HugePages::Require => (build(huge_len, huge_flags), true),
+            HugePages::Try => match build(huge_len, huge_flags) {
                 Ok(m) => (Ok(m), true),
                 Err(_) => (build(len.div_ceil(PAGE) * PAGE, base_flags), false),
             },
@@ -528,6 +533,23 @@ mod tests {
             Err(Error::InvalidDmaRequest { .. })
         ));
         assert!(DmaArena::new(4096, 0x123, HugePages::Never).is_err());
+    }
+
+    #[test]
+    fn huge_pages_are_backed_or_refused_at_allocation() {
+        // With an empty hugetlb pool, Require must fail at once, not succeed and
+        // fault (SIGBUS) on first touch / fail to pin (EFAULT) later.
+        match DmaArena::new(HUGE_PAGE, 0, HugePages::Require) {
+            Ok(a) => {
+                let r = a.alloc(HUGE_PAGE, PAGE).unwrap();
+                r.write_le32(HUGE_PAGE - 4, 1);
+                assert!(a.is_huge_pages());
+            }
+            Err(e) => assert!(matches!(e, Error::ArenaAlloc { .. }), "{e:?}"),
+        }
+        let a = DmaArena::new(HUGE_PAGE, 0, HugePages::Try).unwrap();
+        let r = a.alloc(HUGE_PAGE, PAGE).unwrap();
+        r.write_le32(HUGE_PAGE - 4, 1);
     }
 
     #[test]

@@ -14,9 +14,11 @@
 //!
 //! # Refused register accesses
 //!
-//! BAR0 holds the MSI-X table, PBA and MSI-X control in their own pages
+//! An oxnic's BAR0 holds the MSI-X table, PBA and MSI-X control in their own pages
 //! ([`MSIX_PAGES`]); vfio-pci owns them (reads give all ones, writes are dropped),
-//! and the co-simulation must behave the same. An offset outside BAR0 or not 32-bit
+//! and the co-simulation must behave the same. A transport for another device
+//! passes the ranges it found in the device's MSI-X capability to
+//! [`classify_access`] / [`check_access`] / [`hot_path_access_in`]. An offset outside BAR0 or not 32-bit
 //! aligned is a bug. Two ways to access a register:
 //!
 //! - [`RegisterAccess::try_read32`] / [`RegisterAccess::try_write32`] check first
