@@ -13,10 +13,12 @@ pub mod csr;
 pub mod gen;
 pub mod irq_latch;
 pub mod msix;
+pub mod queue_state;
 pub mod rss_hash;
 
 pub use axil_reg_if::AxilRegIf;
 pub use csr::Csr;
 pub use irq_latch::IrqLatch;
 pub use msix::Msix;
+pub use queue_state::QueueState;
 pub use rss_hash::RssHash;

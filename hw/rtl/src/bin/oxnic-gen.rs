@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::{AxilRegIf, Csr, IrqLatch, Msix, RssHash};
+use oxnic_hw::{AxilRegIf, Csr, IrqLatch, Msix, QueueState, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +18,10 @@ enum BlockName {
     IrqLatch,
     /// MSI-X table, PBA and function control.
     Msix,
+    /// RX queue state and register window (`queue_state` at RX_QUEUE_BASE).
+    RxQueue,
+    /// TX queue state and register window (`queue_state` at TX_QUEUE_BASE).
+    TxQueue,
     /// Toeplitz RSS hash engine (independent of the queue count).
     RssHash,
 }
@@ -78,6 +82,18 @@ fn csr(queues: u32, vectors: u32, clock_mhz: u32) -> String {
     by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 }
 
+fn queue_state(base: u32, name: &str, queues: u32, vectors: u32) -> String {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut QueueState::<$w>::new(base, queues, vectors), name),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let text = match args.block {
@@ -92,6 +108,18 @@ fn main() -> ExitCode {
             "axil_reg_if",
         ),
         BlockName::Msix => msix(args.vectors.unwrap_or(args.queues + 1)),
+        BlockName::RxQueue => queue_state(
+            oxnic_regs::RX_QUEUE_BASE,
+            "rx_queue",
+            args.queues,
+            args.vectors.unwrap_or(args.queues + 1),
+        ),
+        BlockName::TxQueue => queue_state(
+            oxnic_regs::TX_QUEUE_BASE,
+            "tx_queue",
+            args.queues,
+            args.vectors.unwrap_or(args.queues + 1),
+        ),
         BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
     };
     if args.output.as_os_str() == "-" {
