@@ -595,7 +595,7 @@ pub mod queue {
     /// `IRQ_MODERATION.USECS`.
     pub const IRQ_MODERATION_USECS: Field = f("USECS", 0, 16, Access::RW, 0, "Minimum interval between two interrupts of this queue, in microseconds of device time; 0: none.");
     /// `IRQ_MODERATION.FRAMES`.
-    pub const IRQ_MODERATION_FRAMES: Field = f("FRAMES", 16, 16, Access::RW, 0, "Fire before the interval has passed once this many completions are pending; 0 or 1: on every completion.");
+    pub const IRQ_MODERATION_FRAMES: Field = f("FRAMES", 16, 16, Access::RW, 0, "Fire before the interval has passed once this many completions are pending (1: on every completion); 0: no frame threshold, USECS alone applies (ethtool rx-frames 0).");
 
     /// Device's descriptor consumer index.
     pub const DESC_CONS: u32 = 0x2C;

@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::{AxilRegIf, Csr, IrqLatch, Msix, QueueState, RssHash};
+use oxnic_hw::{AxilRegIf, Csr, IrqLatch, IrqModeration, Msix, QueueState, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,6 +16,8 @@ enum BlockName {
     Csr,
     /// Per-queue interrupt arm/mask/latch.
     IrqLatch,
+    /// Per-queue interrupt moderation (rx-usecs / rx-frames).
+    IrqModeration,
     /// MSI-X table, PBA and function control.
     Msix,
     /// RX queue state and register window (`queue_state` at RX_QUEUE_BASE).
@@ -82,6 +84,18 @@ fn csr(queues: u32, vectors: u32, clock_mhz: u32) -> String {
     by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 }
 
+fn irq_moderation(queues: u32, clock_mhz: u32) -> String {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut IrqModeration::<$w>::new(clock_mhz), "irq_moderation"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+}
+
 fn queue_state(base: u32, name: &str, queues: u32, vectors: u32) -> String {
     macro_rules! by_width {
         ($($w:literal),*) => {
@@ -103,6 +117,7 @@ fn main() -> ExitCode {
             args.clock_mhz,
         ),
         BlockName::IrqLatch => irq_latch(args.queues),
+        BlockName::IrqModeration => irq_moderation(args.queues, args.clock_mhz),
         BlockName::AxilRegIf => verilog(
             &mut AxilRegIf::<{ oxnic_hw::msix::ADDR_BITS }>::default(),
             "axil_reg_if",
