@@ -1,105 +1,79 @@
-//! Forward every frame received on RX queue 0 out of TX queue 0 (a reflector), in
-//! interrupt mode: one vector, one NAPI context, a worker thread, the interrupt
-//! thread.
+//! Forward every frame received on RX queue `i` out of TX queue `i` (a reflector),
+//! in interrupt mode, with the Device layer: probe, open with N channels (one
+//! vector and one NAPI context per channel, RSS spreading the flows), statistics
+//! every second, close.
 //!
-//! Uses only the public API of `oxnic-driver` (and register offsets from
-//! `oxnic-regs`). It needs a real board bound to vfio-pci — or the co-simulation
-//! once it provides a transport — to run:
+//! Uses only the public API of `oxnic-driver`. It needs a real board bound to
+//! vfio-pci — or the co-simulation once it provides a transport — to run:
 //!
 //! ```text
-//! cargo run -p oxnic-driver --example forward -- 0000:03:00.0 [seconds]
+//! cargo run -p oxnic-driver --example forward -- 0000:03:00.0 [seconds] [channels]
 //! ```
-//!
-//! Bringing the device up here is the minimum (ring registers, queue enable,
-//! global enable); the Device layer (probe/open/close) will do it properly.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use oxnic_driver::{
-    BufferPool, EventFd, IrqThread, QueueVector, RingSize, RxQueue, SharedTxQueue, Transport,
-    TxQueue, VectorTable, VfioConfig, VfioTransport, Worker, DEFAULT_BUF_SIZE, DEFAULT_WEIGHT,
+    ChannelInfo, Device, DeviceConfig, RingSize, RxHandler, Transport, VfioConfig, VfioTransport,
 };
-use vmm_sys_util::eventfd::EFD_NONBLOCK;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let Some(bdf) = args.next() else {
-        eprintln!("usage: forward <PCI address, e.g. 0000:03:00.0> [seconds]");
+        eprintln!("usage: forward <PCI address, e.g. 0000:03:00.0> [seconds] [channels]");
         std::process::exit(2);
     };
     let seconds: u64 = args.next().map_or(Ok(10), |s| s.parse())?;
+    let channels: u16 = args.next().map_or(Ok(1), |s| s.parse())?;
 
     let transport: Arc<dyn Transport> = Arc::new(VfioTransport::open(&VfioConfig::new(bdf))?);
-    let ring = RingSize::new(10)?; // 1024 entries
-    let pool = BufferPool::new(&*transport, 4096, DEFAULT_BUF_SIZE)?;
+    let mut dev = Device::probe(transport)?;
+    println!("{:?}", dev.info());
 
-    // Queues: rings in the arena, registers programmed, enabled, RX refilled.
-    let mut rx = RxQueue::new(transport.clone(), 0, ring, pool.clone())?;
-    let tx = TxQueue::new(transport.clone(), 0, ring)?;
-    rx.configure(0);
-    tx.configure(0);
-    rx.set_enabled(true);
-    tx.set_enabled(true);
-    rx.refill();
-    let tx = SharedTxQueue::new(tx);
-
-    // The vector structure: received frames go straight back out.
+    // Received frames go straight back out of the same channel's TX queue; the
+    // buffer travels with them and returns to the pool when TX completes.
     let forwarded = Arc::new(AtomicU64::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
-    let mut qv = QueueVector::new(0);
-    {
-        let (tx, forwarded, dropped) = (tx.clone(), forwarded.clone(), dropped.clone());
-        qv.add_rx(rx, move |pkt| match tx.lock().tx_one(pkt.buf) {
+    let (f, d) = (forwarded.clone(), dropped.clone());
+    let config = DeviceConfig {
+        rx_ring: RingSize::new(10)?, // 1024 entries
+        tx_ring: RingSize::new(10)?,
+        ..DeviceConfig::new(channels)
+    };
+    dev.open(config, move |ch: ChannelInfo| -> RxHandler {
+        let (tx, f, d) = (ch.tx, f.clone(), d.clone());
+        Box::new(move |pkt| match tx.lock().tx_one(pkt.buf) {
             Ok(true) => {
-                forwarded.fetch_add(1, Ordering::Relaxed);
+                f.fetch_add(1, Ordering::Relaxed);
             }
             // Ring full (the buffer is dropped back to the pool) or invalid.
             Ok(false) | Err(_) => {
-                dropped.fetch_add(1, Ordering::Relaxed);
+                d.fetch_add(1, Ordering::Relaxed);
             }
-        });
-    }
-    qv.add_tx(tx.clone());
-    let armer = qv.armer();
-    let ctx = qv.into_context(DEFAULT_WEIGHT);
-
-    // Interrupt mode: vector 0's eventfd → interrupt thread → worker thread.
-    let fd = EventFd::new(EFD_NONBLOCK)?;
-    transport.bind_vectors(&[&fd])?;
-    let worker = Worker::default();
-    worker.attach(&*ctx)?;
-    let table = Arc::new(VectorTable::new());
-    table.add(0, ctx.handle());
-    let worker_thread = worker.spawn();
-    let irq = IrqThread::spawn(&[&fd], table)?;
-
-    ctx.enable();
-    armer.arm();
-    transport.write32(
-        oxnic_regs::global::CTRL,
-        oxnic_regs::global::CTRL_ENABLE.set(0, 1),
-    );
+        })
+    })?;
 
     for _ in 0..seconds {
         std::thread::sleep(Duration::from_secs(1));
+        let s = dev.stats();
         println!(
-            "forwarded {} dropped {} pool free {}/{}",
+            "forwarded {} dropped {} | device: rx {} dropped {} tx {}",
             forwarded.load(Ordering::Relaxed),
             dropped.load(Ordering::Relaxed),
-            pool.free_count(),
-            pool.capacity()
+            s.global.rx_frames,
+            s.global.rx_dropped(),
+            s.global.tx_frames,
         );
+        let report = dev.error_report();
+        for fault in &report.faulty_queues {
+            println!("queue error {fault:?}: recovering");
+            dev.recover_queue(fault.queue)?;
+        }
     }
 
-    // Close: stop receiving, disable the context (waits for its poll), stop the
-    // threads, unbind the vectors. Dropping the transport stops DMA.
-    transport.write32(oxnic_regs::global::CTRL, 0);
-    ctx.disable();
-    irq.stop();
-    worker_thread.stop();
-    transport.unbind_vectors()?;
-    println!("irq {:?}, tx {:?}", ctx.stats(), tx.lock().stats());
+    // Close: every context disabled (waits for its poll), queues masked and
+    // disabled, DMA quiesced, vectors unbound.
+    dev.close()?;
     Ok(())
 }

@@ -201,6 +201,19 @@ impl Rings {
         }
     }
 
+    /// Forgets every entry: indices back to 0, completion ring zeroed (phase 0
+    /// everywhere, as at setup), and both doorbells written 0 so the device's
+    /// view of the driver's indices matches. Only for a stopped queue.
+    pub(crate) fn reset(&mut self, regs: &QueueRegs) {
+        self.cpl.fill(0);
+        self.prod = 0;
+        self.cons = 0;
+        self.acked = 0;
+        crate::transport::dma_wmb();
+        regs.write(queue::DB_DESC_PROD, 0);
+        regs.write(queue::DB_CPL_CONS, 0);
+    }
+
     /// Programs the ring addresses, size and vector (queue disabled).
     pub(crate) fn configure(&self, regs: &QueueRegs, vector: u16) {
         let (d, c) = (self.desc_iova(), self.cpl_iova());

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A PCI vendor/device ID pair, as in `/sys/bus/pci/devices/<BDF>/{vendor,device}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -280,6 +281,159 @@ pub enum Error {
         /// How many are bound.
         bound: u32,
     },
+
+    // ---- device (layer 4) -------------------------------------------------------
+    /// BAR0's ID register does not read [`oxnic_regs::ID_MAGIC`]: the transport
+    /// does not reach an oxnic (found by [`crate::Device::probe`]).
+    #[error("not an oxnic: the BAR0 ID register reads {found:#010x}, expected {expected:#010x} (\"OXNC\"){}: check the PCI address, that the FPGA bitstream is loaded, or that the co-simulation runs the oxnic top level", all_ones_hint(*.found))]
+    NotOxnic {
+        /// The value read.
+        found: u32,
+        /// [`oxnic_regs::ID_MAGIC`].
+        expected: u32,
+    },
+
+    /// The device's register-map major version is not the one this driver was
+    /// built for.
+    #[error("register map version {found_major}.{found_minor} is incompatible with this driver (built for major version {supported_major}): use a driver built against the device's oxnic-regs, or load a bitstream generated from register map {supported_major}.x")]
+    IncompatibleVersion {
+        /// `VERSION.MAJOR` of the device.
+        found_major: u16,
+        /// `VERSION.MINOR` of the device.
+        found_minor: u16,
+        /// [`oxnic_regs::VERSION_MAJOR`].
+        supported_major: u16,
+    },
+
+    /// `CAPS` reports a queue or vector count the driver cannot use.
+    #[error("the device reports {queues} queues and {vectors} MSI-X vectors (CAPS), outside 1..={max_queues} and 1..={max_vectors}: the bitstream was generated with bad parameters or does not answer properly; regenerate it or check the link")]
+    BadCapabilities {
+        /// `CAPS.QUEUES`.
+        queues: u32,
+        /// `CAPS.VECTORS`.
+        vectors: u32,
+        /// [`oxnic_regs::MAX_QUEUES`].
+        max_queues: u32,
+        /// [`oxnic_regs::MAX_VECTORS`].
+        max_vectors: u32,
+    },
+
+    /// A soft reset did not finish in time.
+    #[error("soft reset did not finish within {timeout:?} (CTRL.SOFT_RESET / STATUS.RESET_BUSY still set): the device is wedged; reset the PCI function (echo 1 > /sys/bus/pci/devices/<BDF>/reset) or reload the bitstream, or raise DeviceTimeouts::reset for a slow co-simulation")]
+    ResetTimeout {
+        /// How long the driver waited.
+        timeout: Duration,
+    },
+
+    /// DMA did not stop in time after the queues were disabled.
+    #[error("DMA did not quiesce within {timeout:?} after every queue was disabled (STATUS.QUIESCENT stayed 0); {}", if *.reset_recovered { "a soft reset stopped it and the device was closed cleanly, but reads and writes the device had in flight may be lost: check ERR_STATUS, or raise DeviceTimeouts::quiesce for a slow co-simulation" } else { "a soft reset did not help either, so the rings and buffers were leaked rather than reused while the device may still write them: reset the PCI function before using the device again" })]
+    QuiescenceTimeout {
+        /// How long the driver waited.
+        timeout: Duration,
+        /// Whether the soft reset that followed finished (DMA stopped).
+        reset_recovered: bool,
+    },
+
+    /// A queue did not report stopped (STATUS.ENABLED 0) after CTRL.ENABLE was
+    /// cleared.
+    #[error("{} queue {queue} did not stop within {timeout:?} after CTRL.ENABLE was cleared: the device is stuck on it; close the device (the soft-reset fallback stops DMA) and reopen", dir_name(*.tx))]
+    QueueStopTimeout {
+        /// The queue.
+        queue: u16,
+        /// True for a TX queue.
+        tx: bool,
+        /// How long the driver waited.
+        timeout: Duration,
+    },
+
+    /// The device refused to enable a queue (STATUS.CONFIG_ERROR).
+    #[error("the device refused to enable {} queue {queue} (STATUS {status:#x}: CONFIG_ERROR): ring log2 size {log2} or vector {vector} is outside what this device was generated for (CAPS)", dir_name(*.tx))]
+    QueueConfigRefused {
+        /// The queue.
+        queue: u16,
+        /// True for a TX queue.
+        tx: bool,
+        /// The ring size written (log2).
+        log2: u32,
+        /// The vector written.
+        vector: u16,
+        /// The queue's STATUS register.
+        status: u32,
+    },
+
+    /// A global configuration write was refused (ERR_STATUS.CONFIG).
+    #[error("the device refused a configuration write while opening ({what}; ERR_STATUS.CONFIG set): a value is outside what this device was generated for (CAPS)")]
+    ConfigRefused {
+        /// Which registers were being written.
+        what: &'static str,
+    },
+
+    /// The requested channel count is 0 or above the device's queue count.
+    #[error(
+        "invalid channel count {requested}: this device has 1..={available} channels (CAPS.QUEUES)"
+    )]
+    InvalidChannels {
+        /// What was asked for.
+        requested: u16,
+        /// The device's queue count.
+        available: u16,
+    },
+
+    /// A device configuration value is out of range.
+    #[error("invalid device configuration: {field}: {why}")]
+    InvalidDeviceConfig {
+        /// The [`crate::DeviceConfig`] field.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        why: String,
+    },
+
+    /// An operation that needs an open device was called on a closed one.
+    #[error("the device is not open: call Device::open first")]
+    DeviceNotOpen,
+
+    /// `open` was called on an open device.
+    #[error("the device is already open: close it first (set_channels and set_rings close and reopen it for you)")]
+    DeviceAlreadyOpen,
+
+    /// A queue number is not one of the open device's channels.
+    #[error("no queue {queue}: the device is open with {channels} channels (0..{channels})")]
+    NoSuchQueue {
+        /// The queue asked for.
+        queue: u16,
+        /// The open channel count.
+        channels: u16,
+    },
+
+    /// The operating system refused a resource the device needs (eventfd,
+    /// epoll, thread).
+    #[error("cannot create {what}: {source} (check the process's file descriptor and thread limits: ulimit -n, ulimit -u)")]
+    Os {
+        /// What was being created.
+        what: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+
+    /// A NAPI context could not be bound to its scheduler.
+    #[error(transparent)]
+    Napi(#[from] crate::napi::NapiError),
+}
+
+fn all_ones_hint(found: u32) -> &'static str {
+    if found == u32::MAX {
+        " (all ones: the device does not answer — link down, function reset, or memory decoding off)"
+    } else {
+        ""
+    }
+}
+
+fn dir_name(tx: bool) -> &'static str {
+    if tx {
+        "TX"
+    } else {
+        "RX"
+    }
 }
 
 fn rebind_hint(bdf: &str, driver: Option<&str>) -> String {

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod buffer_pool;
+pub mod device;
 mod dma_ring;
 pub mod error;
 pub mod irq_thread;
@@ -22,6 +23,11 @@ pub mod tx_queue;
 pub mod vfio;
 
 pub use buffer_pool::{BufferPool, PacketBuf, PoolStats, DEFAULT_BUF_SIZE};
+pub use device::{
+    ChannelInfo, ChannelStats, Coalesce, Device, DeviceConfig, DeviceInfo, DeviceStats,
+    DeviceTimeouts, ErrorReport, GlobalCounters, NapiMode, QueueCounters, QueueFault, Recovery,
+    RssConfig, RxHandlerFactory, VectorLayout, DEFAULT_RING, DEFAULT_RSS_KEY, ERROR_VECTOR,
+};
 pub use error::{Error, PciId, Result};
 pub use irq_thread::{IrqStats, IrqThread};
 pub use napi::{

@@ -18,6 +18,7 @@
 //! | [`state::IN_BUSY_POLL`] | an application busy-polls the context |
 //! | [`state::THREADED`] | scheduled onto its own thread (threaded NAPI) |
 //! | [`state::LISTED`] | registered on a device's [`NapiList`] |
+//! | [`state::HELD`] | a disabled context's handler is borrowed by [`NapiContext::disable_with`]: `enable` refuses |
 //!
 //! # Ownership and why the `UnsafeCell` is sound
 //!
@@ -73,6 +74,9 @@ pub mod state {
     pub const THREADED: u32 = 1 << 6;
     /// Registered on a device's `NapiList`.
     pub const LISTED: u32 = 1 << 7;
+    /// Disabled, and the handler is borrowed by `NapiContext::disable_with`:
+    /// `enable` refuses until the borrow ends.
+    pub const HELD: u32 = 1 << 8;
 }
 use state::*;
 
@@ -428,6 +432,15 @@ impl Napi {
                 );
                 return;
             }
+            if val & HELD != 0 {
+                // disable_with is using the handler: releasing SCHED now would
+                // let a poll run beside it.
+                tracing::warn!(
+                    napi = self.id,
+                    "enable of a NAPI context whose handler is borrowed (disable_with): ignored"
+                );
+                return;
+            }
             let new = val & !(SCHED | MISSED | DISABLE | DISABLED | NPSVC | IN_BUSY_POLL);
             match self
                 .state
@@ -656,6 +669,53 @@ impl<H: Poll + 'static> NapiContext<H> {
     pub fn get_mut(&mut self) -> &mut H {
         // SAFETY: `&mut self` excludes every other access, including polls.
         self.handler.with_mut(|h| unsafe { &mut *h })
+    }
+
+    /// Runs `f` on the handler of a disabled context — the device's slow paths
+    /// (queue recovery) reach their queues this way — and returns its result.
+    ///
+    /// If the context is not disabled, it is disabled first ([`Napi::disable`]:
+    /// waits until the current owner releases it). While `f` runs the context is
+    /// marked [`state::HELD`], so nobody else can touch the handler: interrupts
+    /// and polling loops are refused as for any disabled context, and
+    /// [`Napi::enable`] refuses too. The context is left **disabled**: call
+    /// `enable` afterwards. If another `disable_with` holds the handler, this one
+    /// waits for it. Never call it from the context's own poll.
+    pub fn disable_with<R>(&self, f: impl FnOnce(&mut H) -> R) -> R {
+        let state = &self.napi.state;
+        let mut step = 0u32;
+        loop {
+            let val = state.load(Ordering::Acquire);
+            if val & DISABLED == 0 {
+                self.napi.disable();
+                continue;
+            }
+            if val & HELD != 0 {
+                sync::backoff(step);
+                step = step.saturating_add(1);
+                continue;
+            }
+            // DISABLED: a disable holds SCHED, and disable never touches the
+            // handler; HELD (set atomically with that observation) keeps enable
+            // from releasing SCHED while we use it.
+            if state
+                .compare_exchange_weak(val, val | HELD, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                break;
+            }
+        }
+        struct Unhold<'a>(&'a AtomicU32);
+        impl Drop for Unhold<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_and(!HELD, Ordering::AcqRel);
+            }
+        }
+        let _unhold = Unhold(state);
+        // SAFETY: SCHED is held by a disable (DISABLED) and HELD is ours, so no
+        // poll, IRQ handler, enable or other disable_with can reach the handler
+        // until `_unhold` clears HELD, after this `&mut H` has ended.
+        self.handler.with_mut(|h| f(unsafe { &mut *h }))
     }
 
     /// Consumes the context and returns its handler.

@@ -85,6 +85,15 @@ impl QueueVector {
         self.rx.iter().map(|(q, _)| q)
     }
 
+    /// RX queue `queue` of this vector with its frame handler (for the device's
+    /// slow paths, e.g. recovery, while the context is disabled).
+    pub fn rx_queue_mut(&mut self, queue: u16) -> Option<(&mut RxQueue, &mut RxHandler)> {
+        self.rx
+            .iter_mut()
+            .find(|(q, _)| q.queue() == queue)
+            .map(|(q, h)| (q, h))
+    }
+
     /// The TX queues.
     pub fn tx_queues(&self) -> &[SharedTxQueue] {
         &self.tx

@@ -377,6 +377,24 @@ impl RxQueue {
         out
     }
 
+    /// Forgets every outstanding descriptor — their buffers go back to the pool —
+    /// zeroes the completion ring and the indices, and writes 0 to both
+    /// doorbells; returns how many descriptors were outstanding. Only while the
+    /// queue is stopped (`CTRL.ENABLE` 0 and `STATUS.ENABLED` read 0): device
+    /// open uses it on a fresh queue (a queue block keeps the doorbell values of
+    /// an earlier session), queue recovery before re-enabling. Completions not
+    /// yet received are lost: receive them first.
+    pub fn reset_rings(&mut self) -> usize {
+        let mut n = 0;
+        for s in &mut self.slots {
+            if s.take().is_some() {
+                n += 1;
+            }
+        }
+        self.rings.reset(&self.regs);
+        n
+    }
+
     /// Reads the device's view of the queue: `(DESC_CONS, CPL_PROD, STATUS)`.
     pub fn device_indices(&self) -> (u16, u16, u32) {
         (

@@ -60,6 +60,9 @@ pub struct TxStats {
     pub invalid: u64,
     /// `tx_batch` calls that left packets with the caller (ring full).
     pub ring_full: u64,
+    /// Frames queued but never completed, dropped by [`TxQueue::reset_rings`]
+    /// (queue recovery).
+    pub discarded: u64,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +74,7 @@ struct Counters {
     mismatches: AtomicU64,
     invalid: AtomicU64,
     ring_full: AtomicU64,
+    discarded: AtomicU64,
 }
 
 /// One transmit queue.
@@ -152,6 +156,7 @@ impl TxQueue {
             mismatches: l(&c.mismatches),
             invalid: l(&c.invalid),
             ring_full: l(&c.ring_full),
+            discarded: l(&c.discarded),
         }
     }
 
@@ -253,6 +258,26 @@ impl TxQueue {
             .completed
             .fetch_add(done as u64, Ordering::Relaxed);
         done
+    }
+
+    /// Drops every frame still in flight (counted as `discarded`; buffers go back
+    /// to their pools), zeroes the completion ring and the indices, and writes 0
+    /// to both doorbells; returns how many frames were dropped. Only while the
+    /// queue is stopped (`CTRL.ENABLE` 0 and `STATUS.ENABLED` read 0): device
+    /// open and queue recovery. [`reclaim`](Self::reclaim) first to count what
+    /// the device did complete.
+    pub fn reset_rings(&mut self) -> usize {
+        let mut n = 0;
+        for s in &mut self.slots {
+            if s.take().is_some() {
+                n += 1;
+            }
+        }
+        self.counters
+            .discarded
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.rings.reset(&self.regs);
+        n
     }
 
     /// The transport this queue writes its doorbells through.

@@ -719,3 +719,37 @@ fn worker_stop_releases_queued_contexts() {
     assert!(ctx.schedule());
     assert_eq!(ctx.state(), 0, "a stopped worker releases what it is given");
 }
+
+#[test]
+fn disable_with_borrows_the_handler_of_a_disabled_context() {
+    use oxnic_driver::napi::state::HELD;
+    let (ctx, worker) = scripted(vec![Action::Work(3)], 64);
+    // A new context is disabled already: no wait.
+    assert_eq!(
+        ctx.disable_with(|h| {
+            h.budgets.push(999);
+            1
+        }),
+        1
+    );
+    ctx.enable();
+    assert_eq!(ctx.state(), 0);
+    // Scheduled: disable_with waits until the poll has released the context.
+    assert!(ctx.schedule());
+    let c = ctx.clone();
+    let t = thread::spawn(move || c.disable_with(|h| h.budgets.clone()));
+    wait_until("disable pending", || ctx.state() & DISABLE != 0);
+    assert_eq!(worker.net_rx_action().packets, 3);
+    assert_eq!(t.join().unwrap(), vec![999, 64]);
+    assert!(ctx.is_disabled(), "left disabled");
+    // While the handler is borrowed, enable is refused.
+    ctx.disable_with(|_| {
+        assert_ne!(ctx.state() & HELD, 0);
+        ctx.enable();
+        assert!(ctx.is_disabled());
+        assert!(!ctx.schedule_prep());
+    });
+    assert_eq!(ctx.state() & (HELD | DISABLED), DISABLED);
+    ctx.enable();
+    assert_eq!(ctx.state(), 0);
+}
