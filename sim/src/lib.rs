@@ -1,0 +1,75 @@
+//! oxnic co-simulation: the generated RTL, compiled by Verilator 5.006, driven
+//! from Rust.
+//!
+//! Today this crate holds the build chain (`build.rs`: rust-hdl → Verilog →
+//! Verilator model cached under `target/` → C ABI shim in `csrc/` → static link)
+//! and one Verilated block, [`RssHashModel`], used to check the RSS engine at
+//! Verilator speed. The co-simulation transport (the device for the driver) comes
+//! with `oxnic_top`.
+#![warn(missing_docs)]
+
+mod ffi;
+
+pub use ffi::RssHashPorts;
+
+/// The Verilated `rss_hash` block; one [`RssHashModel::cycle`] call per clock.
+pub struct RssHashModel {
+    raw: std::ptr::NonNull<ffi::RawRssHash>,
+}
+
+// SAFETY: the model is a plain C++ object with no thread affinity; `&mut self`
+// on every call keeps accesses exclusive.
+unsafe impl Send for RssHashModel {}
+
+impl RssHashModel {
+    /// A new model, clock low, registers at their initial values.
+    pub fn new() -> Self {
+        // SAFETY: the shim allocates and returns a valid, owned model.
+        let raw = unsafe { ffi::oxnic_rss_hash_new() };
+        Self {
+            raw: std::ptr::NonNull::new(raw).expect("oxnic_rss_hash_new returned null"),
+        }
+    }
+
+    /// One clock cycle: `ports`' inputs are applied, its outputs are filled with
+    /// the values sampled before the rising edge, then the edge happens.
+    pub fn cycle(&mut self, ports: &mut RssHashPorts) {
+        // SAFETY: `raw` is live (freed only in Drop) and `ports` is a valid,
+        // exclusive `#[repr(C)]` struct matching the shim's layout.
+        unsafe { ffi::oxnic_rss_hash_cycle(self.raw.as_ptr(), ports) }
+    }
+
+    /// Clock cycles run so far.
+    pub fn cycles(&self) -> u64 {
+        // SAFETY: `raw` is live.
+        unsafe { ffi::oxnic_rss_hash_cycles(self.raw.as_ptr()) }
+    }
+}
+
+impl Default for RssHashModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RssHashModel {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from `oxnic_rss_hash_new` and is freed once, here.
+        unsafe { ffi::oxnic_rss_hash_free(self.raw.as_ptr()) }
+    }
+}
+
+/// Packs bytes (byte 0 first) into the model's 320-bit word layout: word 0 holds
+/// bits 31:0, byte 0 lands in bits 319:312; missing bytes are zero.
+pub fn pack320(bytes: &[u8]) -> [u32; 10] {
+    assert!(bytes.len() <= 40);
+    let mut padded = [0u8; 40];
+    padded[..bytes.len()].copy_from_slice(bytes);
+    let mut w = [0u32; 10];
+    for (i, word) in w.iter_mut().enumerate() {
+        // Bits 32i+31..32i hold bytes 39-4i-3 .. 39-4i, most significant first.
+        let b = 40 - 4 * (i + 1);
+        *word = u32::from_be_bytes([padded[b], padded[b + 1], padded[b + 2], padded[b + 3]]);
+    }
+    w
+}
