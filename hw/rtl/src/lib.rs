@@ -16,6 +16,7 @@ pub mod irq_moderation;
 pub mod msix;
 pub mod queue_state;
 pub mod rss_hash;
+pub mod rx_parse;
 
 pub use axil_reg_if::AxilRegIf;
 pub use csr::Csr;
@@ -24,3 +25,4 @@ pub use irq_moderation::IrqModeration;
 pub use msix::Msix;
 pub use queue_state::QueueState;
 pub use rss_hash::RssHash;
+pub use rx_parse::RxParse;

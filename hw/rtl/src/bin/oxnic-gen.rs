@@ -26,6 +26,8 @@ enum BlockName {
     TxQueue,
     /// Toeplitz RSS hash engine (independent of the queue count).
     RssHash,
+    /// Receive parser: length checks, RSS tuple (independent of the queue count).
+    RxParse,
 }
 
 #[derive(Parser, Debug)]
@@ -136,6 +138,7 @@ fn main() -> ExitCode {
             args.vectors.unwrap_or(args.queues + 1),
         ),
         BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
+        BlockName::RxParse => verilog(&mut oxnic_hw::RxParse::default(), "rx_parse"),
     };
     if args.output.as_os_str() == "-" {
         print!("{text}");
