@@ -10,6 +10,7 @@
 
 pub mod axil_reg_if;
 pub mod csr;
+pub mod dma_arb;
 pub mod gen;
 pub mod irq_latch;
 pub mod irq_moderation;
@@ -20,6 +21,7 @@ pub mod rx_parse;
 
 pub use axil_reg_if::AxilRegIf;
 pub use csr::Csr;
+pub use dma_arb::DmaArb;
 pub use irq_latch::IrqLatch;
 pub use irq_moderation::IrqModeration;
 pub use msix::Msix;

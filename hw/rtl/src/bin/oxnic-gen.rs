@@ -28,11 +28,17 @@ enum BlockName {
     RssHash,
     /// Receive parser: length checks, RSS tuple (independent of the queue count).
     RxParse,
+    /// AXI4 DMA interconnect: rx, tx, msix clients to m_axi (independent of the queue count).
+    DmaArb,
 }
 
 #[derive(Parser, Debug)]
 #[command(about = "Generate oxnic Verilog from the rust-hdl sources")]
 struct Args {
+    /// Print the names of all blocks, one per line, and exit (scripts/lint-rtl
+    /// and scripts/synth take their block list from here).
+    #[arg(long)]
+    list_blocks: bool,
     /// Which block to generate.
     #[arg(long, value_enum, default_value = "irq-latch")]
     block: BlockName,
@@ -112,6 +118,17 @@ fn queue_state(base: u32, name: &str, queues: u32, vectors: u32) -> String {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.list_blocks {
+        for b in BlockName::value_variants() {
+            println!(
+                "{}",
+                b.to_possible_value()
+                    .expect("no skipped variants")
+                    .get_name()
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
     let text = match args.block {
         BlockName::Csr => csr(
             args.queues,
@@ -139,6 +156,7 @@ fn main() -> ExitCode {
         ),
         BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
         BlockName::RxParse => verilog(&mut oxnic_hw::RxParse::default(), "rx_parse"),
+        BlockName::DmaArb => verilog(&mut oxnic_hw::DmaArb::default(), "dma_arb"),
     };
     if args.output.as_os_str() == "-" {
         print!("{text}");
