@@ -15,6 +15,7 @@
 
 import os
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -85,8 +86,8 @@ def generate(block, queues, extra=()):
 def run(block, toplevel, test_module, queues, test_dir, extra_env=None, testcase=None):
     """Builds ``toplevel`` (generated ``block`` at ``queues``) and runs ``test_module``.
 
-    ``WAVES=1`` in the environment records an FST waveform next to the results
-    (``<build dir>/dump.fst``); the path is printed.
+    ``WAVES=1`` in the environment records an FST waveform, moved next to the
+    model as ``<build dir>/<test module>[.<test case>].fst``; the path is printed.
     """
     from cocotb.runner import get_results, get_runner
 
@@ -115,7 +116,13 @@ def run(block, toplevel, test_module, queues, test_dir, extra_env=None, testcase
         testcase=testcase,
     )
     if waves:
-        print(f"waveform: {build_dir / 'dump.fst'} (open with gtkwave or surfer)")
+        # cocotb's Verilator main writes dump.fst into the directory the test runs
+        # in; keep one file per test module (and test case) beside the model.
+        dump = Path(test_dir) / "dump.fst"
+        fst = build_dir / f"{test_module}{'.' + testcase if testcase else ''}.fst"
+        if dump.exists():
+            shutil.move(str(dump), fst)
+        print(f"waveform: {fst} (open with gtkwave or surfer)")
     total, failed = get_results(results)
     assert total > 0, f"no cocotb test ran from {test_module}"
     assert failed == 0, f"{failed} of {total} cocotb tests failed in {test_module} (queues={queues}); see {results}"
