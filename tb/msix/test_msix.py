@@ -24,10 +24,11 @@ Two random drivers:
   vectors sent in vector order), exactly the spec's wording.
 * overlapped — operations on the three request ports offered at once, back to
   back, while messages and the re-delivery sweep are in flight. The block
-  re-delivers after a function-level unmask one vector per free cycle (its doc:
+  re-delivers after a function-level unmask one vector per cycle in which no
+  register access is offered, ahead of interrupt requests (its doc:
   "the re-delivery sweep"); the model then keeps a sweep pointer and advances it
-  on the cycles in which the block takes no request (``s_wr_ready`` high, no
-  request offered), the only place the block's schedule enters the model. A
+  on the cycles in which the block is idle and no register access is offered
+  (``s_wr_ready`` high), the only place the block's schedule enters the model. A
   request for a vector the sweep has not reached yet sends one message that
   covers the pending one too (block doc), which is what the spec rule "request on
   a deliverable vector: send" gives once the pending bit is cleared with it.
@@ -248,6 +249,8 @@ class TB:
             if overlapped:
                 want_idle = int(in_idle and model.sweep is None)
                 assert last_idle == want_idle, f"idle={last_idle}, model says {want_idle} (sweep {model.sweep})"
+            # Register accesses go before the sweep step, the sweep before requests.
+            wr_or_rd = chans["wr"] is not None or chans["rd"] is not None
             taken = [k for k, op in chans.items() if op is not None and int(ports[k][1].value)]
             assert len(taken) <= 1, f"several requests taken in one cycle: {taken}"
             if taken:
@@ -261,9 +264,8 @@ class TB:
                     reads.append((op[1], model.read(op[1])))
                 else:
                     model.irq(op[1])
-            offered = any(op is not None for op in chans.values()) or taken
-            if overlapped and in_idle and not offered:
-                model.kick()  # the block spends this free cycle on its sweep
+            if overlapped and in_idle and not wr_or_rd:
+                model.kick()  # no register access: the block spends this cycle on its sweep
             await RisingEdge(dut.clk)
             done = not ops and all(c is None for c in chans.values()) and not reads
             quiet = quiet + 1 if (done and last_idle and not int(dut.m_msg_valid.value)) else 0

@@ -7,7 +7,8 @@
 //! vector becomes deliverable again (its mask cleared, the function mask cleared,
 //! MSI-X enabled) with its pending bit set, the message is sent once and the bit
 //! cleared. Nothing is lost, nothing is sent twice. Invariant: a pending bit is
-//! only ever set while its vector is undeliverable.
+//! only ever set while its vector is undeliverable, or for the duration of the
+//! re-delivery sweep that follows a function-level unmask or enable.
 //!
 //! The table lives in RAMs (address low/high, data: one per word, so a 32-bit
 //! register write needs no read/modify/write of a wide entry); mask and pending
@@ -16,7 +17,12 @@
 //! re-delivery sweep after a function-level unmask — are serialised by a small
 //! state machine: interrupts are rare next to packets, and serialising makes the
 //! ordering argument trivial. An operation takes two cycles (look up, execute),
-//! plus the handshake of the message it sends.
+//! plus the handshake of the message it sends. The sweep goes before interrupt
+//! requests (register accesses still go first): it starts only when the function
+//! becomes deliverable, a rare driver action, and then ends within two cycles per
+//! vector plus its messages, so neither side waits without bound. (With requests
+//! first, a steady stream of them held the sweep off indefinitely — found by
+//! tb/msix.)
 //!
 //! Addresses on the register ports are BAR0 byte offsets; decoding uses the
 //! `oxnic_regs::msix` constants. Offsets inside the window that name no entry
@@ -310,7 +316,7 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
             if self.rd_pba.val() {
                 self.lookup_word.next = self.pba_rel.val().get_bits::<WW>(2);
             }
-        } else if self.s_irq_valid.val() {
+        } else if self.s_irq_valid.val() & (!self.sweeping.q.val()) {
             self.lookup_vector.next = self.s_irq_vector.val();
             self.lookup_word.next = self.s_irq_vector.val().get_bits::<WW>(5);
         }
@@ -364,7 +370,8 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
             MsixState::Idle => {
                 self.s_wr_ready.next = true;
                 self.s_rd_ready.next = !self.s_wr_valid.val();
-                self.s_irq_ready.next = (!self.s_wr_valid.val()) & (!self.s_rd_valid.val());
+                self.s_irq_ready.next =
+                    (!self.s_wr_valid.val()) & (!self.s_rd_valid.val()) & (!self.sweeping.q.val());
                 self.op_vector.d.next = self.lookup_vector.val();
                 if self.s_wr_valid.val() {
                     if self.wr_ctrl.val() {
@@ -394,19 +401,19 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
                         self.op_target.d.next = self.rd_target_ctrl.val();
                     }
                     self.state.d.next = MsixState::Exec;
-                } else if self.s_irq_valid.val() {
-                    // Requests for vectors beyond the generated count are
-                    // impossible (queue configuration refuses them); drop them.
-                    if self.s_irq_vector.val() <= self.last_vector.val() {
-                        self.op_kind.d.next = self.op_irq.val();
-                        self.state.d.next = MsixState::Exec;
-                    }
                 } else if self.sweeping.q.val() {
                     self.op_kind.d.next = self.op_kick.val();
                     self.state.d.next = MsixState::Exec;
                     self.sweep_vector.d.next = self.sweep_vector.q.val() + 1;
                     if self.sweep_vector.q.val() == self.last_vector.val() {
                         self.sweeping.d.next = false;
+                    }
+                } else if self.s_irq_valid.val() {
+                    // Requests for vectors beyond the generated count are
+                    // impossible (queue configuration refuses them); drop them.
+                    if self.s_irq_vector.val() <= self.last_vector.val() {
+                        self.op_kind.d.next = self.op_irq.val();
+                        self.state.d.next = MsixState::Exec;
                     }
                 }
             }
