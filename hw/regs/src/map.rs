@@ -227,7 +227,7 @@ pub mod global {
         1,
         Access::W1C,
         0,
-        "A descriptor was invalid (zero length, or a TX length above MAX_MTU).",
+        "A descriptor was invalid (zero length, a misaligned address, or a TX length above MAX_MTU).",
     );
 
     /// Where the most recent error happened.
@@ -897,7 +897,14 @@ pub mod rx_desc {
     /// Size in bytes.
     pub const SIZE: u32 = 16;
     /// Buffer IOVA.
-    pub const ADDR: MemField = mf("ADDR", 0, 64, 0, 64, "IOVA of the receive buffer.");
+    pub const ADDR: MemField = mf(
+        "ADDR",
+        0,
+        64,
+        0,
+        64,
+        "IOVA of the receive buffer, 8-byte aligned (bits 2:0 not 0: descriptor error).",
+    );
     /// Buffer length.
     pub const LEN: MemField = mf(
         "LEN",
@@ -905,7 +912,7 @@ pub mod rx_desc {
         32,
         0,
         16,
-        "Buffer length in bytes; 0 is a descriptor error.",
+        "Buffer length in bytes; 0 is a descriptor error (completion DESC_ERROR, ERR_STATUS.DESC); shorter than the frame: completion DESC_ERROR with LEN 0, counted as RX_DROP_OVERSIZE.",
     );
 }
 
@@ -915,7 +922,14 @@ pub mod tx_desc {
     /// Size in bytes.
     pub const SIZE: u32 = 16;
     /// Buffer IOVA.
-    pub const ADDR: MemField = mf("ADDR", 0, 64, 0, 64, "IOVA of the frame.");
+    pub const ADDR: MemField = mf(
+        "ADDR",
+        0,
+        64,
+        0,
+        64,
+        "IOVA of the frame, 8-byte aligned (bits 2:0 not 0: descriptor error).",
+    );
     /// Frame length.
     pub const LEN: MemField = mf(
         "LEN",
@@ -1053,7 +1067,7 @@ pub const FORMATS: &[Format] = &[
 pub mod cpl_status {
     /// Success.
     pub const OK: u32 = 0;
-    /// The descriptor was invalid (zero length; TX length above MAX_MTU).
+    /// The descriptor was invalid (zero length, misaligned address, TX length above MAX_MTU; RX buffer shorter than the frame).
     pub const DESC_ERROR: u32 = 1;
     /// A DMA access for this entry failed.
     pub const DMA_ERROR: u32 = 2;
