@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use oxnic_hw::gen::{queue_bits, verilog};
-use oxnic_hw::{AxilRegIf, Csr, IrqLatch, IrqModeration, Msix, QueueState, RssHash};
+use oxnic_hw::{AxilRegIf, Csr, IrqLatch, IrqModeration, IrqUnit, Msix, QueueState, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,6 +20,8 @@ enum BlockName {
     IrqModeration,
     /// MSI-X table, PBA and function control.
     Msix,
+    /// Interrupt path: moderation, arm/mask/latch, vector lookup, MSI-X, message write.
+    IrqUnit,
     /// RX queue state and register window (`queue_state` at RX_QUEUE_BASE).
     RxQueue,
     /// TX queue state and register window (`queue_state` at TX_QUEUE_BASE).
@@ -78,6 +80,41 @@ fn msix(vectors: u32) -> String {
         };
     }
     by_width!((6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6))
+}
+
+/// The MSI-X width the interrupt unit (and the top) is generated with for a queue
+/// width: room for two vectors per queue and at least 64.
+fn vector_bits(queues: u32) -> usize {
+    (queue_bits(queues) + 1).max(6)
+}
+
+fn irq_unit(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String> {
+    if u64::from(vectors) > 1u64 << vector_bits(queues) {
+        return Err(format!(
+            "--vectors {vectors}: at most {} with {queues} queues",
+            1u64 << vector_bits(queues)
+        ));
+    }
+    macro_rules! by_width {
+        ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut IrqUnit::<$w, $w1, $vw, $ww>::new(vectors, clock_mhz), "irq_unit"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    Ok(by_width!(
+        (1, 2, 6, 1),
+        (2, 3, 6, 1),
+        (3, 4, 6, 1),
+        (4, 5, 6, 1),
+        (5, 6, 6, 1),
+        (6, 7, 7, 2),
+        (7, 8, 8, 3),
+        (8, 9, 9, 4),
+        (9, 10, 10, 5),
+        (10, 11, 11, 6)
+    ))
 }
 
 fn csr(queues: u32, vectors: u32, clock_mhz: u32) -> String {
@@ -142,6 +179,17 @@ fn main() -> ExitCode {
             "axil_reg_if",
         ),
         BlockName::Msix => msix(args.vectors.unwrap_or(args.queues + 1)),
+        BlockName::IrqUnit => match irq_unit(
+            args.queues,
+            args.vectors.unwrap_or(args.queues + 1),
+            args.clock_mhz,
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("oxnic-gen: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         BlockName::RxQueue => queue_state(
             oxnic_regs::RX_QUEUE_BASE,
             "rx_queue",
