@@ -73,9 +73,12 @@ def generate(block, queues, extra=()):
     out_dir = BUILD_ROOT / "rtl"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{block}_q{queues}.v"
+    # OXNIC_GEN names a prebuilt oxnic-gen (skips cargo); default: cargo run.
+    gen = os.environ.get("OXNIC_GEN")
+    cmd = [gen] if gen else ["cargo", "run", "--release", "-q", "-p", "oxnic-hw",
+                             "--bin", "oxnic-gen", "--"]
     text = subprocess.run(
-        ["cargo", "run", "--release", "-q", "-p", "oxnic-hw", "--bin", "oxnic-gen", "--",
-         "--block", block.replace("_", "-"), "--queues", str(queues), *extra],
+        [*cmd, "--block", block.replace("_", "-"), "--queues", str(queues), *extra],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     if not path.exists() or path.read_text() != text:

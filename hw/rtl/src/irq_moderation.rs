@@ -198,9 +198,12 @@ impl<const QW: usize> Logic for IrqModeration<QW> {
         self.last.next = self.entry.read_data.val().get_bits::<32>(34);
         self.elapsed.next = self.now.q.val() - self.last.val();
         self.new_count.next = self.count.val() + 1;
-        self.interval_passed.next = self.elapsed.val() >= bit_cast::<32, 16>(self.l_usecs.q.val());
+        // Strictly more ticks than USECS: `elapsed` counts ticks of a free-running
+        // microsecond counter, so USECS ticks can span as little as USECS − 1 µs
+        // plus a cycle; one more guarantees the full interval (found by tb/irq_unit).
+        self.interval_passed.next = self.elapsed.val() > bit_cast::<32, 16>(self.l_usecs.q.val());
         self.held_due.next =
-            self.holding.val() & (self.elapsed.val() >= bit_cast::<32, 16>(self.held_usecs.val()));
+            self.holding.val() & (self.elapsed.val() > bit_cast::<32, 16>(self.held_usecs.val()));
         self.fire.next = (self.l_usecs.q.val() == self.zero16.val())
             | (!self.seen.val())
             | self.interval_passed.val()

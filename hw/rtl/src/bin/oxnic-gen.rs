@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum BlockName {
+    /// The whole NIC core (DESIGN.md §2 ports): every block below, wired.
+    OxnicTop,
     /// AXI4-Lite slave to register interface (BAR0 width).
     AxilRegIf,
     /// Global registers and BAR0 decoder.
@@ -28,10 +30,14 @@ enum BlockName {
     TxQueue,
     /// Toeplitz RSS hash engine (independent of the queue count).
     RssHash,
+    /// Receive DMA engine: frame FIFO, RETA, descriptor, DMA write, completion, event.
+    RxEngine,
     /// Receive parser: length checks, RSS tuple (independent of the queue count).
     RxParse,
     /// AXI4 DMA interconnect: rx, tx, msix clients to m_axi (independent of the queue count).
     DmaArb,
+    /// Transmit engine: work list, descriptor fetch, frame DMA read, AXIS out, completion.
+    TxEngine,
 }
 
 #[derive(Parser, Debug)]
@@ -42,7 +48,7 @@ struct Args {
     #[arg(long)]
     list_blocks: bool,
     /// Which block to generate.
-    #[arg(long, value_enum, default_value = "irq-latch")]
+    #[arg(long, value_enum, default_value = "oxnic-top")]
     block: BlockName,
     /// Number of queues (per direction), 1..=1024.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=oxnic_regs::MAX_QUEUES as i64))]
@@ -117,6 +123,35 @@ fn irq_unit(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String>
     ))
 }
 
+fn oxnic_top(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String> {
+    if u64::from(vectors) > 1u64 << vector_bits(queues) {
+        return Err(format!(
+            "--vectors {vectors}: at most {} with {queues} queues",
+            1u64 << vector_bits(queues)
+        ));
+    }
+    macro_rules! by_width {
+        ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut oxnic_hw::OxnicTop::<$w, $w1, $vw, $ww>::new(queues, vectors, clock_mhz), "oxnic_top"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    Ok(by_width!(
+        (1, 2, 6, 1),
+        (2, 3, 6, 1),
+        (3, 4, 6, 1),
+        (4, 5, 6, 1),
+        (5, 6, 6, 1),
+        (6, 7, 7, 2),
+        (7, 8, 8, 3),
+        (8, 9, 9, 4),
+        (9, 10, 10, 5),
+        (10, 11, 11, 6)
+    ))
+}
+
 fn csr(queues: u32, vectors: u32, clock_mhz: u32) -> String {
     macro_rules! by_width {
         ($($w:literal),*) => {
@@ -153,6 +188,30 @@ fn queue_state(base: u32, name: &str, queues: u32, vectors: u32) -> String {
     by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 }
 
+fn tx_engine(queues: u32) -> String {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut oxnic_hw::TxEngine::<$w>::new(), "tx_engine"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+}
+
+fn rx_engine(queues: u32) -> String {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut oxnic_hw::RxEngine::<$w>::new(), "rx_engine"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_blocks {
@@ -179,6 +238,17 @@ fn main() -> ExitCode {
             "axil_reg_if",
         ),
         BlockName::Msix => msix(args.vectors.unwrap_or(args.queues + 1)),
+        BlockName::OxnicTop => match oxnic_top(
+            args.queues,
+            args.vectors.unwrap_or(args.queues + 1),
+            args.clock_mhz,
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("oxnic-gen: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         BlockName::IrqUnit => match irq_unit(
             args.queues,
             args.vectors.unwrap_or(args.queues + 1),
@@ -203,8 +273,10 @@ fn main() -> ExitCode {
             args.vectors.unwrap_or(args.queues + 1),
         ),
         BlockName::RssHash => verilog(&mut RssHash::default(), "rss_hash"),
+        BlockName::RxEngine => rx_engine(args.queues),
         BlockName::RxParse => verilog(&mut oxnic_hw::RxParse::default(), "rx_parse"),
         BlockName::DmaArb => verilog(&mut oxnic_hw::DmaArb::default(), "dma_arb"),
+        BlockName::TxEngine => tx_engine(args.queues),
     };
     if args.output.as_os_str() == "-" {
         print!("{text}");
