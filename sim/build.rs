@@ -16,6 +16,10 @@ use std::process::Command;
 /// Verilator's runtime sources, as Debian's `verilator` package installs them.
 const VERILATOR_INCLUDE: &str = "/usr/share/verilator/include";
 
+/// The simulated device clock (CLOCK_MHZ): moderation intervals are microseconds
+/// of it, and the co-simulation converts cycles to device time with it.
+const CLOCK_MHZ: u32 = 156;
+
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -31,13 +35,44 @@ fn main() {
         .collect();
 
     let rss = oxnic_hw::gen::verilog(&mut oxnic_hw::RssHash::default(), "rss_hash");
-    build_model(&out, &root, "rss_hash", &rss, &waivers);
+    build_model(&out, &root, "rss_hash", "rss_hash", &rss, &waivers, &[]);
+
+    // The whole core. Its queue count is a generation parameter: OXNIC_SIM_QUEUES
+    // (default 8; ./scripts/cosim sets it from --queues). Each count is cached in
+    // its own directory, so switching back and forth does not re-run Verilator.
+    println!("cargo:rerun-if-env-changed=OXNIC_SIM_QUEUES");
+    let queues: u32 = match std::env::var("OXNIC_SIM_QUEUES") {
+        Ok(s) => s.trim().parse().unwrap_or_else(|_| {
+            panic!("OXNIC_SIM_QUEUES={s:?}: expected a queue count (1..=1024)")
+        }),
+        Err(_) => 8,
+    };
+    let vectors = queues + 1;
+    let top = oxnic_hw::gen::oxnic_top(queues, vectors, CLOCK_MHZ)
+        .unwrap_or_else(|e| panic!("OXNIC_SIM_QUEUES={queues}: {e}"));
+    // One model that can trace: with --trace-fst compiled in but no waveform open,
+    // the model pays only a flag test per cycle.
+    build_model(
+        &out,
+        &root,
+        &format!("oxnic_top_q{queues}"),
+        "oxnic_top",
+        &top,
+        &waivers,
+        &["--trace-fst", "--trace-structs"],
+    );
+    println!("cargo:rustc-env=OXNIC_SIM_QUEUES={queues}");
+    println!("cargo:rustc-env=OXNIC_SIM_VECTORS={vectors}");
+    println!("cargo:rustc-env=OXNIC_SIM_CLOCK_MHZ={CLOCK_MHZ}");
 
     // Verilator's runtime (without --exe, `--build` makes only the model).
     cc::Build::new()
         .cpp(true)
         .file(format!("{VERILATOR_INCLUDE}/verilated.cpp"))
         .file(format!("{VERILATOR_INCLUDE}/verilated_threads.cpp"))
+        .file(format!("{VERILATOR_INCLUDE}/verilated_fst_c.cpp"))
+        .define("VM_TRACE", "1")
+        .define("VM_TRACE_FST", "1")
         .include(VERILATOR_INCLUDE)
         .include(format!("{VERILATOR_INCLUDE}/vltstd"))
         .flag("-std=c++17")
@@ -52,15 +87,30 @@ fn main() {
     println!("cargo:rustc-link-lib=dylib=pthread");
 }
 
-fn build_model(out: &Path, root: &Path, top: &str, verilog: &str, waivers: &[String]) {
-    let dir = out.join(top);
+/// Builds model `top` into `$OUT_DIR/<dir_name>/` and links it with its shim
+/// (`csrc/<top>_shim.cpp`); `extra` are further Verilator flags.
+fn build_model(
+    out: &Path,
+    root: &Path,
+    dir_name: &str,
+    top: &str,
+    verilog: &str,
+    waivers: &[String],
+    extra: &[&str],
+) {
+    let dir = out.join(dir_name);
     std::fs::create_dir_all(&dir).unwrap();
     let vfile = dir.join(format!("{top}.v"));
     let archive = dir.join(format!("V{top}__ALL.a"));
-    let unchanged =
-        std::fs::read_to_string(&vfile).is_ok_and(|old| old == verilog) && archive.exists();
+    // The cache key: the Verilog text and every Verilator flag.
+    let stamp = dir.join("verilator-flags.txt");
+    let flags = format!("{waivers:?} {extra:?}");
+    let unchanged = std::fs::read_to_string(&vfile).is_ok_and(|old| old == verilog)
+        && std::fs::read_to_string(&stamp).is_ok_and(|old| old == flags)
+        && archive.exists();
     if !unchanged {
         std::fs::write(&vfile, verilog).unwrap();
+        std::fs::write(&stamp, &flags).unwrap();
         let t = std::time::Instant::now();
         let status = Command::new("verilator")
             .args(["--cc", "--build", "-O3", "-j", "2", "--top-module", top])
@@ -70,6 +120,7 @@ fn build_model(out: &Path, root: &Path, top: &str, verilog: &str, waivers: &[Str
             .args(["-CFLAGS", "-fPIC"])
             .args(["-MAKEFLAGS", "OPT_FAST=-O2"])
             .args(waivers)
+            .args(extra)
             .arg("-Wno-fatal")
             .arg(&vfile)
             .status()
@@ -92,6 +143,8 @@ fn build_model(out: &Path, root: &Path, top: &str, verilog: &str, waivers: &[Str
         .include(format!("{VERILATOR_INCLUDE}/vltstd"))
         .flag("-std=c++17")
         .flag("-fPIC")
+        .define("VM_TRACE", "1")
+        .define("VM_TRACE_FST", "1")
         .warnings(false)
         .compile(&format!("{top}_shim"));
     println!("cargo:rustc-link-search=native={}", dir.display());

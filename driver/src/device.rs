@@ -1461,15 +1461,15 @@ impl Device {
 
     // ---- statistics ---------------------------------------------------------------
 
-    /// A snapshot of the device's global counters, each channel's driver and
-    /// device counters, the NAPI contexts' and the interrupt thread's.
-    pub fn stats(&self) -> DeviceStats {
+    /// The device's global counters only (9 register reads; [`Device::stats`]
+    /// reads every queue's too).
+    pub fn global_counters(&self) -> GlobalCounters {
         let mut w = lock(&self.widener);
         let g: Vec<u64> = GLOBAL_COUNTERS
             .iter()
             .map(|&off| w.widen32(off, self.rd(off)))
             .collect();
-        let global = GlobalCounters {
+        GlobalCounters {
             rx_frames: g[0],
             rx_drop_queue_disabled: g[1],
             rx_drop_no_desc: g[2],
@@ -1479,7 +1479,19 @@ impl Device {
             rx_drop_dma_error: g[6],
             tx_frames: g[7],
             tx_errors: g[8],
-        };
+        }
+    }
+
+    /// The interrupt thread's counters (no register access); `None` when closed.
+    pub fn irq_stats(&self) -> Option<IrqStats> {
+        self.state.as_ref()?.irq.as_ref().map(IrqThread::stats)
+    }
+
+    /// A snapshot of the device's global counters, each channel's driver and
+    /// device counters, the NAPI contexts' and the interrupt thread's.
+    pub fn stats(&self) -> DeviceStats {
+        let global = self.global_counters();
+        let mut w = lock(&self.widener);
         let mut out = DeviceStats {
             global,
             error_events: self.errors.events.load(Ordering::Relaxed),

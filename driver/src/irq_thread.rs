@@ -107,7 +107,7 @@ impl IrqThread {
         let c = &*self.counters;
         IrqStats {
             wakeups: c.wakeups.load(Ordering::Relaxed),
-            interrupts: c.interrupts.load(Ordering::Relaxed),
+            interrupts: c.interrupts.load(Ordering::Acquire),
             dispatches: c.dispatches.load(Ordering::Relaxed),
             scheduled: c.scheduled.load(Ordering::Relaxed),
         }
@@ -161,10 +161,13 @@ fn thread_main(epoll: &Epoll, vectors: &[EventFd], table: &VectorTable, c: &Coun
             let Some(fd) = vectors.get(v) else { continue };
             match fd.read() {
                 Ok(count) => {
-                    c.interrupts.fetch_add(count, Ordering::Relaxed);
-                    c.dispatches.fetch_add(1, Ordering::Relaxed);
                     let s = table.dispatch(v);
+                    // Counted after the dispatch (Release), so an observer that
+                    // sees `interrupts` reach N knows the handlers of those N
+                    // messages have run: a lockstep co-simulation waits on it.
                     c.scheduled.fetch_add(s as u64, Ordering::Relaxed);
+                    c.dispatches.fetch_add(1, Ordering::Relaxed);
+                    c.interrupts.fetch_add(count, Ordering::Release);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -196,6 +196,7 @@ struct Stats {
     work: AtomicU64,
     full_budget_polls: AtomicU64,
     missed: AtomicU64,
+    completed: AtomicU64,
 }
 
 /// A snapshot of a context's statistics.
@@ -209,6 +210,9 @@ pub struct NapiStats {
     pub full_budget_polls: u64,
     /// Polls repeated because MISSED was set (a schedule raced the poll).
     pub missed: u64,
+    /// Polls whose `complete_done` returned true: the context went idle and the
+    /// driver re-armed its interrupts (the re-arm count).
+    pub completed: u64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -299,6 +303,7 @@ impl Napi {
             work: self.stats.work.load(StdOrdering::Relaxed),
             full_budget_polls: self.stats.full_budget_polls.load(StdOrdering::Relaxed),
             missed: self.stats.missed.load(StdOrdering::Relaxed),
+            completed: self.stats.completed.load(StdOrdering::Relaxed),
         }
     }
 
@@ -512,6 +517,9 @@ impl Napi {
         }
         if done == Completion::Missed {
             self.stats.missed.fetch_add(1, StdOrdering::Relaxed);
+        }
+        if done == Completion::Done {
+            self.stats.completed.fetch_add(1, StdOrdering::Relaxed);
         }
         if owner == Owner::Loop {
             return Outcome::Repoll;

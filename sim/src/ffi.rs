@@ -34,3 +34,89 @@ extern "C" {
     pub(crate) fn oxnic_rss_hash_cycle(h: *mut RawRssHash, p: *mut RssHashPorts);
     pub(crate) fn oxnic_rss_hash_cycles(h: *const RawRssHash) -> u64;
 }
+
+/// Ports of the `oxnic_top` model; field order and types match
+/// `csrc/oxnic_top_shim.cpp` exactly (`#[repr(C)]`). Inputs first, then outputs;
+/// the names are the RTL's port names (DESIGN.md §2).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct TopPorts {
+    // ---- inputs ----
+    pub rst: u8,
+    pub s_axil_awvalid: u8,
+    pub s_axil_wvalid: u8,
+    pub s_axil_bready: u8,
+    pub s_axil_arvalid: u8,
+    pub s_axil_rready: u8,
+    pub s_axil_wstrb: u8,
+    pub s_axil_awaddr: u32,
+    pub s_axil_wdata: u32,
+    pub s_axil_araddr: u32,
+    pub m_axi_awready: u8,
+    pub m_axi_wready: u8,
+    pub m_axi_bvalid: u8,
+    pub m_axi_bid: u8,
+    pub m_axi_bresp: u8,
+    pub m_axi_arready: u8,
+    pub m_axi_rvalid: u8,
+    pub m_axi_rid: u8,
+    pub m_axi_rresp: u8,
+    pub m_axi_rlast: u8,
+    pub m_axi_rdata: u64,
+    pub s_axis_rx_tdata: u64,
+    pub s_axis_rx_tkeep: u8,
+    pub s_axis_rx_tvalid: u8,
+    pub s_axis_rx_tlast: u8,
+    pub s_axis_rx_tuser: u8,
+    pub m_axis_tx_tready: u8,
+    // ---- outputs ----
+    pub s_axil_awready: u8,
+    pub s_axil_wready: u8,
+    pub s_axil_bvalid: u8,
+    pub s_axil_bresp: u8,
+    pub s_axil_arready: u8,
+    pub s_axil_rvalid: u8,
+    pub s_axil_rresp: u8,
+    pub s_axil_rdata: u32,
+    pub m_axi_awvalid: u8,
+    pub m_axi_awid: u8,
+    pub m_axi_awlen: u8,
+    pub m_axi_awsize: u8,
+    pub m_axi_wvalid: u8,
+    pub m_axi_wlast: u8,
+    pub m_axi_wstrb: u8,
+    pub m_axi_bready: u8,
+    pub m_axi_arvalid: u8,
+    pub m_axi_arid: u8,
+    pub m_axi_arlen: u8,
+    pub m_axi_arsize: u8,
+    pub m_axi_rready: u8,
+    pub m_axi_awaddr: u64,
+    pub m_axi_wdata: u64,
+    pub m_axi_araddr: u64,
+    pub s_axis_rx_tready: u8,
+    pub m_axis_tx_tdata: u64,
+    pub m_axis_tx_tkeep: u8,
+    pub m_axis_tx_tvalid: u8,
+    pub m_axis_tx_tlast: u8,
+    pub m_axis_tx_tuser: u8,
+}
+
+/// Opaque `oxnic_top` model handle.
+#[repr(C)]
+pub(crate) struct RawTop {
+    _private: [u8; 0],
+}
+
+extern "C" {
+    pub(crate) fn oxnic_top_new() -> *mut RawTop;
+    pub(crate) fn oxnic_top_free(h: *mut RawTop);
+    pub(crate) fn oxnic_top_cycle(h: *mut RawTop, p: *mut TopPorts);
+    pub(crate) fn oxnic_top_cycles(h: *const RawTop) -> u64;
+    pub(crate) fn oxnic_top_trace_open(h: *mut RawTop, path: *const std::ffi::c_char) -> i32;
+    pub(crate) fn oxnic_top_dump(h: *mut RawTop, on: i32);
+    pub(crate) fn oxnic_top_trace_close(h: *mut RawTop);
+    /// `sizeof(oxnic_top_ports)`, to check the layouts agree.
+    pub(crate) fn oxnic_top_ports_size() -> usize;
+}

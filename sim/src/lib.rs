@@ -1,16 +1,34 @@
 //! oxnic co-simulation: the generated RTL, compiled by Verilator 5.006, driven
 //! from Rust.
 //!
-//! Today this crate holds the build chain (`build.rs`: rust-hdl → Verilog →
-//! Verilator model cached under `target/` → C ABI shim in `csrc/` → static link)
-//! and one Verilated block, [`RssHashModel`], used to check the RSS engine at
-//! Verilator speed. The co-simulation transport (the device for the driver) comes
-//! with `oxnic_top`.
+//! Layers, bottom up:
+//! - `build.rs`: rust-hdl → Verilog → Verilator model (cached under `target/`,
+//!   rebuilt only when the RTL changes) → C ABI shim in `csrc/` → static link;
+//! - [`TopModel`]: the Verilated `oxnic_top`, one call per clock (`ffi` is the
+//!   only unsafe surface besides host-memory access);
+//! - [`SimDevice`]: the model with its bus models — BAR0 AXI4-Lite master, host
+//!   memory behind an IOMMU model, the MSI window, the MAC streams ([`Mac`]);
+//! - [`SimTransport`]: the driver's transport traits over a [`SimDevice`],
+//!   behaving like vfio-pci, with a threaded or a lockstep clock;
+//! - [`mac`]: MAC-side traffic — loopback, generator, pcap in/out;
+//! - [`traffic`]: frames, the Toeplitz reference and the scoreboard.
+//!
+//! Also [`RssHashModel`], the Verilated `rss_hash` block on its own, used to check
+//! the RSS engine at Verilator speed.
 #![warn(missing_docs)]
 
+pub mod cosim;
+pub mod device;
 mod ffi;
+pub mod mac;
+mod model;
+pub mod traffic;
+pub mod transport;
 
-pub use ffi::RssHashPorts;
+pub use device::{Mac, MacFrame, MemoryTiming, NoMac, RegOp, SimCounters, SimDevice, MSI_BASE};
+pub use ffi::{RssHashPorts, TopPorts};
+pub use model::{TopModel, WaveError, MODEL_CLOCK_MHZ, MODEL_QUEUES, MODEL_VECTORS};
+pub use transport::{Clock, SimConfig, SimTransport};
 
 /// The Verilated `rss_hash` block; one [`RssHashModel::cycle`] call per clock.
 pub struct RssHashModel {

@@ -24,3 +24,48 @@ pub fn verilog<L: Block>(block: &mut L, name: &str) -> String {
 pub fn queue_bits(queues: u32) -> usize {
     (32 - (queues.max(2) - 1).leading_zeros()) as usize
 }
+
+/// The MSI-X width the interrupt unit (and the top) is generated with for a queue
+/// width: room for two vectors per queue and at least 64.
+pub fn vector_bits(queues: u32) -> usize {
+    (queue_bits(queues) + 1).max(6)
+}
+
+/// Verilog of the whole core, `oxnic_top`, for `queues` queues per direction,
+/// `vectors` MSI-X vectors and a `clock_mhz` device clock. The generic widths
+/// (queue, queue + 1, vector, vector words) are chosen here, once, for the
+/// generator binary and for `oxnic-sim`'s build script. Errors name the limit.
+pub fn oxnic_top(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String> {
+    if queues == 0 || queues > oxnic_regs::MAX_QUEUES {
+        return Err(format!(
+            "{queues} queues: 1..={} supported",
+            oxnic_regs::MAX_QUEUES
+        ));
+    }
+    if vectors == 0 || u64::from(vectors) > 1u64 << vector_bits(queues) {
+        return Err(format!(
+            "--vectors {vectors}: 1..={} with {queues} queues",
+            1u64 << vector_bits(queues)
+        ));
+    }
+    macro_rules! by_width {
+        ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
+            match queue_bits(queues) {
+                $($w => verilog(&mut crate::OxnicTop::<$w, $w1, $vw, $ww>::new(queues, vectors, clock_mhz), "oxnic_top"),)*
+                w => unreachable!("queue width {w} out of range"),
+            }
+        };
+    }
+    Ok(by_width!(
+        (1, 2, 6, 1),
+        (2, 3, 6, 1),
+        (3, 4, 6, 1),
+        (4, 5, 6, 1),
+        (5, 6, 6, 1),
+        (6, 7, 7, 2),
+        (7, 8, 8, 3),
+        (8, 9, 9, 4),
+        (9, 10, 10, 5),
+        (10, 11, 11, 6)
+    ))
+}

@@ -3,7 +3,7 @@
 //! `oxnic-gen --block irq-latch --queues 8 -o irq_latch.v`
 
 use clap::{Parser, ValueEnum};
-use oxnic_hw::gen::{queue_bits, verilog};
+use oxnic_hw::gen::{queue_bits, vector_bits, verilog};
 use oxnic_hw::{AxilRegIf, Csr, IrqLatch, IrqModeration, IrqUnit, Msix, QueueState, RssHash};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,12 +88,6 @@ fn msix(vectors: u32) -> String {
     by_width!((6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6))
 }
 
-/// The MSI-X width the interrupt unit (and the top) is generated with for a queue
-/// width: room for two vectors per queue and at least 64.
-fn vector_bits(queues: u32) -> usize {
-    (queue_bits(queues) + 1).max(6)
-}
-
 fn irq_unit(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String> {
     if u64::from(vectors) > 1u64 << vector_bits(queues) {
         return Err(format!(
@@ -105,35 +99,6 @@ fn irq_unit(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String>
         ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
             match queue_bits(queues) {
                 $($w => verilog(&mut IrqUnit::<$w, $w1, $vw, $ww>::new(vectors, clock_mhz), "irq_unit"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    Ok(by_width!(
-        (1, 2, 6, 1),
-        (2, 3, 6, 1),
-        (3, 4, 6, 1),
-        (4, 5, 6, 1),
-        (5, 6, 6, 1),
-        (6, 7, 7, 2),
-        (7, 8, 8, 3),
-        (8, 9, 9, 4),
-        (9, 10, 10, 5),
-        (10, 11, 11, 6)
-    ))
-}
-
-fn oxnic_top(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String> {
-    if u64::from(vectors) > 1u64 << vector_bits(queues) {
-        return Err(format!(
-            "--vectors {vectors}: at most {} with {queues} queues",
-            1u64 << vector_bits(queues)
-        ));
-    }
-    macro_rules! by_width {
-        ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut oxnic_hw::OxnicTop::<$w, $w1, $vw, $ww>::new(queues, vectors, clock_mhz), "oxnic_top"),)*
                 w => unreachable!("queue width {w} out of range"),
             }
         };
@@ -238,7 +203,7 @@ fn main() -> ExitCode {
             "axil_reg_if",
         ),
         BlockName::Msix => msix(args.vectors.unwrap_or(args.queues + 1)),
-        BlockName::OxnicTop => match oxnic_top(
+        BlockName::OxnicTop => match oxnic_hw::gen::oxnic_top(
             args.queues,
             args.vectors.unwrap_or(args.queues + 1),
             args.clock_mhz,
