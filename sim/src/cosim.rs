@@ -453,7 +453,11 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
     let mut dev = Device::probe(transport.clone())?;
     let worker = Worker::new(SchedConfig {
         budget: o.budget,
-        ..SchedConfig::default()
+        // Lockstep: no wall-clock squeeze, so a run depends on its seed only.
+        time_limit: match o.clock {
+            Clock::Threaded => SchedConfig::default().time_limit,
+            Clock::Lockstep => Duration::from_secs(3600),
+        },
     });
     let ring = RingSize::new(o.ring_log2).expect("validated");
     let config = DeviceConfig {
@@ -550,6 +554,8 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
     let mut rng = o.seed | 1;
     let mut last_progress = (0u64, t0, cycles0);
     let mut steps: u64 = 0;
+    // Messages delivered to the interrupt thread so far (lockstep).
+    let mut delivered_msi = dev.irq_stats().map_or(0, |s| s.interrupts);
     let mut device_drops;
     loop {
         match o.clock {
@@ -560,11 +566,20 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
                 transport.advance(1 + rng % o.max_step);
-                // Let the interrupt thread handle every message sent so far
-                // (it counts them after dispatching), then poll.
-                let sent = transport.msi_total();
-                while dev.irq_stats().map_or(sent, |s| s.interrupts) < sent {
-                    std::thread::yield_now();
+                // Deliver the messages sent so far and let the interrupt thread
+                // handle them (it counts a message after dispatching it); its
+                // dispatch may send more (a re-armed queue): repeat until none.
+                // Only then poll, so the interrupt thread and the poll loop
+                // never touch the device at the same time.
+                loop {
+                    let n = transport.deliver_msi();
+                    if n == 0 {
+                        break;
+                    }
+                    delivered_msi += n;
+                    while dev.irq_stats().map_or(delivered_msi, |s| s.interrupts) < delivered_msi {
+                        std::thread::yield_now();
+                    }
                 }
                 worker.net_rx_action();
             }

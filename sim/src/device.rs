@@ -148,15 +148,20 @@ pub struct SimCounters {
     pub mac_rx_stall_cycles: u64,
 }
 
-/// The IOMMU model: only the DMA arena is mapped, at its IOVA.
+/// The IOMMU model: only the DMA arena is mapped, at its IOVA, minus the ranges
+/// a test has unmapped to inject faults.
 struct Iommu {
     arena: DmaArena,
+    unmapped: Vec<std::ops::Range<u64>>,
 }
 
 impl Iommu {
     /// Host pointer of the 8-byte-aligned word holding `iova`, if mapped.
     #[inline]
     fn word(&self, iova: u64) -> Option<*mut u8> {
+        if !self.unmapped.is_empty() && self.unmapped.iter().any(|r| r.contains(&iova)) {
+            return None;
+        }
         self.arena.iova_to_host(iova & !7, 8)
     }
 }
@@ -197,6 +202,9 @@ pub struct SimDevice {
     rng: u64,
     counters: SimCounters,
     wave_window: Option<(u64, u64)>,
+    /// Lockstep: MSI messages wait here until [`SimDevice::deliver_msi`].
+    defer_msi: bool,
+    pending_msi: Vec<u32>,
 }
 
 impl SimDevice {
@@ -220,7 +228,10 @@ impl SimDevice {
                 w_done: false,
                 ar_done: false,
             },
-            iommu: Iommu { arena },
+            iommu: Iommu {
+                arena,
+                unmapped: Vec::new(),
+            },
             timing,
             aw: VecDeque::new(),
             b: VecDeque::new(),
@@ -232,6 +243,8 @@ impl SimDevice {
             rng: seed | 1,
             counters: SimCounters::default(),
             wave_window: None,
+            defer_msi: false,
+            pending_msi: Vec::new(),
         };
         d.p.rst = 1;
         for _ in 0..4 {
@@ -250,6 +263,41 @@ impl SimDevice {
     /// The MAC, to read its state.
     pub fn mac_mut(&mut self) -> &mut dyn Mac {
         &mut *self.mac
+    }
+
+    /// Unmaps `range` of IOVAs in the IOMMU model (fault injection): DMA there
+    /// gets SLVERR until [`SimDevice::iommu_remap_all`].
+    pub fn iommu_unmap(&mut self, range: std::ops::Range<u64>) {
+        self.iommu.unmapped.push(range);
+    }
+
+    /// Undoes every [`SimDevice::iommu_unmap`].
+    pub fn iommu_remap_all(&mut self) {
+        self.iommu.unmapped.clear();
+    }
+
+    /// Holds MSI messages back (`true`) until [`SimDevice::deliver_msi`] instead
+    /// of signalling their eventfds at once: the lockstep clock delivers them at
+    /// points of its choosing, so that the driver's interrupt thread never runs
+    /// concurrently with its poll loop.
+    pub fn set_defer_msi(&mut self, on: bool) {
+        self.defer_msi = on;
+    }
+
+    /// Signals the eventfd of the oldest held-back message; returns how many
+    /// were signalled (0 or 1). One at a time, so that the interrupt thread
+    /// handles them in the order they were sent, whatever epoll would batch.
+    pub fn deliver_msi(&mut self) -> u64 {
+        if self.pending_msi.is_empty() {
+            return 0;
+        }
+        let v = self.pending_msi.remove(0);
+        let fds = self.msi.read().expect("MSI targets lock");
+        if let Some(fd) = fds.get(v as usize) {
+            // Fails only on counter overflow: not reachable.
+            let _ = fd.write(1);
+        }
+        1
     }
 
     /// Queues a BAR0 access for the AXI4-Lite master.
@@ -522,9 +570,13 @@ impl SimDevice {
                         self.counters.msi.resize(vector as usize + 1, 0);
                     }
                     self.counters.msi[vector as usize] += 1;
-                    // An eventfd write fails only on counter overflow (2^64-2
-                    // unread messages): not reachable.
-                    let _ = fd.write(1);
+                    if self.defer_msi {
+                        self.pending_msi.push(vector);
+                    } else {
+                        // An eventfd write fails only on counter overflow
+                        // (2^64-2 unread messages): not reachable.
+                        let _ = fd.write(1);
+                    }
                 }
                 None => self.counters.msi_unbound += 1,
             }

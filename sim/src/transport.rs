@@ -134,9 +134,12 @@ impl SimTransport {
                 .map_err(|e| Error::InvalidConfig(format!("waveform: {e}")))?;
         }
         let engine = match cfg.clock {
-            Clock::Lockstep => Engine::Lockstep {
-                dev: Box::new(Mutex::new(dev)),
-            },
+            Clock::Lockstep => {
+                dev.set_defer_msi(true);
+                Engine::Lockstep {
+                    dev: Box::new(Mutex::new(dev)),
+                }
+            }
             Clock::Threaded => {
                 let shared = Arc::new(Shared {
                     jobs: Mutex::new(VecDeque::new()),
@@ -206,6 +209,16 @@ impl SimTransport {
         match &self.engine {
             Engine::Threaded { shared, .. } => shared.cpu_ns.load(Ordering::Relaxed),
             Engine::Lockstep { .. } => 0,
+        }
+    }
+
+    /// Lockstep: signals the eventfd of the oldest MSI message not yet
+    /// delivered and returns 1, or 0 when none is left (threaded: messages are
+    /// signalled as they are sent; returns 0).
+    pub fn deliver_msi(&self) -> u64 {
+        match &self.engine {
+            Engine::Lockstep { dev } => dev.lock().expect("device lock").deliver_msi(),
+            Engine::Threaded { .. } => 0,
         }
     }
 
