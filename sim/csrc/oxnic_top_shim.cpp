@@ -1,6 +1,12 @@
 // C ABI over the Verilated `oxnic_top` (the whole NIC core), for oxnic-sim's Rust
 // side (sim/src/ffi.rs holds the same struct layout).
 //
+// Compiled once per generated queue count: build.rs Verilates each model with
+// `--prefix Voxnic_top_q<N>` and compiles this file with OXNIC_MODEL (the class),
+// OXNIC_HEADER (its header) and OXNIC_SUFFIX (`_q<N>`, appended to every C
+// function name), so several models link into one binary. Types are in an
+// unnamed namespace: each translation unit has its own.
+//
 // One call = one clock cycle: the inputs are applied with the clock low and
 // evaluated, the outputs are sampled (the values every handshake at the coming
 // rising edge sees, combinational paths included), then the rising edge. All bus
@@ -9,11 +15,17 @@
 #include <cstdint>
 #include <memory>
 
-#include "Voxnic_top.h"
+#include OXNIC_HEADER
 #include "verilated.h"
 #include "verilated_fst_c.h"
 
-extern "C" {
+#define OXNIC_CAT2(a, b) a##b
+#define OXNIC_CAT(a, b) OXNIC_CAT2(a, b)
+#define FN(name) OXNIC_CAT(name, OXNIC_SUFFIX)
+
+namespace {
+
+using Model = OXNIC_MODEL;
 
 struct oxnic_top_ports {
     // ---- inputs ----
@@ -45,18 +57,22 @@ struct oxnic_top_ports {
 
 struct oxnic_top {
     std::unique_ptr<VerilatedContext> ctx;
-    std::unique_ptr<Voxnic_top> top;
+    std::unique_ptr<Model> top;
     std::unique_ptr<VerilatedFstC> fst;  // null unless a waveform is open
     bool dumping;                        // inside the requested window
     uint64_t cycles;
 };
 
-oxnic_top* oxnic_top_new() {
+}  // namespace
+
+extern "C" {
+
+void* FN(oxnic_top_new)() {
     auto* h = new oxnic_top;
     h->ctx = std::make_unique<VerilatedContext>();
     // Tracing must be allowed before the model is built, or `trace()` is refused.
     h->ctx->traceEverOn(true);
-    h->top = std::make_unique<Voxnic_top>(h->ctx.get());
+    h->top = std::make_unique<Model>(h->ctx.get());
     h->dumping = false;
     h->cycles = 0;
     h->top->clk = 0;
@@ -64,7 +80,8 @@ oxnic_top* oxnic_top_new() {
     return h;
 }
 
-void oxnic_top_free(oxnic_top* h) {
+void FN(oxnic_top_free)(void* vh) {
+    auto* h = static_cast<oxnic_top*>(vh);
     if (h->fst) h->fst->close();
     h->top->final();
     delete h;
@@ -72,7 +89,8 @@ void oxnic_top_free(oxnic_top* h) {
 
 // Opens an FST waveform at `path` (dumping starts off: see oxnic_top_dump).
 // Returns 0 on success, -1 if a waveform is already open.
-int oxnic_top_trace_open(oxnic_top* h, const char* path) {
+int FN(oxnic_top_trace_open)(void* vh, const char* path) {
+    auto* h = static_cast<oxnic_top*>(vh);
     if (h->fst) return -1;
     h->fst = std::make_unique<VerilatedFstC>();
     h->top->trace(h->fst.get(), 99);
@@ -81,9 +99,13 @@ int oxnic_top_trace_open(oxnic_top* h, const char* path) {
 }
 
 // Starts (on != 0) or stops writing value changes to the open waveform.
-void oxnic_top_dump(oxnic_top* h, int on) { h->dumping = on != 0 && h->fst; }
+void FN(oxnic_top_dump)(void* vh, int on) {
+    auto* h = static_cast<oxnic_top*>(vh);
+    h->dumping = on != 0 && h->fst;
+}
 
-void oxnic_top_trace_close(oxnic_top* h) {
+void FN(oxnic_top_trace_close)(void* vh) {
+    auto* h = static_cast<oxnic_top*>(vh);
     if (h->fst) {
         h->fst->close();
         h->fst.reset();
@@ -91,8 +113,10 @@ void oxnic_top_trace_close(oxnic_top* h) {
     h->dumping = false;
 }
 
-void oxnic_top_cycle(oxnic_top* h, oxnic_top_ports* p) {
-    Voxnic_top* t = h->top.get();
+void FN(oxnic_top_cycle)(void* vh, void* vp) {
+    auto* h = static_cast<oxnic_top*>(vh);
+    auto* p = static_cast<oxnic_top_ports*>(vp);
+    Model* t = h->top.get();
     t->rst = p->rst;
     t->s_axil_awaddr = p->s_axil_awaddr;
     t->s_axil_awprot = 0;
@@ -164,8 +188,10 @@ void oxnic_top_cycle(oxnic_top* h, oxnic_top_ports* p) {
     h->cycles++;
 }
 
-uint64_t oxnic_top_cycles(const oxnic_top* h) { return h->cycles; }
+uint64_t FN(oxnic_top_cycles)(const void* vh) {
+    return static_cast<const oxnic_top*>(vh)->cycles;
+}
 
 }  // extern "C"
 
-extern "C" size_t oxnic_top_ports_size() { return sizeof(oxnic_top_ports); }
+extern "C" size_t FN(oxnic_top_ports_size)() { return sizeof(oxnic_top_ports); }

@@ -31,9 +31,9 @@ use oxnic_regs::RSS_RETA_ENTRIES;
 
 use crate::device::{MemoryTiming, NoMac};
 use crate::mac::{read_pcap, Source, TrafficMac};
+use crate::model::{model_for, model_queue_counts};
 use crate::traffic::{rss_expect, Scoreboard, SizeSpec, TrafficSpec};
 use crate::transport::{Clock, SimConfig, SimTransport};
-use crate::MODEL_QUEUES;
 
 /// How the NAPI contexts run (the driver's [`NapiMode`]s as the co-simulation
 /// sets them up).
@@ -66,6 +66,8 @@ impl FromStr for Mode {
 pub struct Options {
     /// Channels (RX/TX queue pairs) the driver opens.
     pub queues: u16,
+    /// The model (its generated queue count); `None`: [`model_for`]`(queues)`.
+    pub model_queues: Option<u32>,
     /// Frames to inject (ignored with `pcap_in`).
     pub packets: u64,
     /// Frame sizes.
@@ -117,6 +119,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             queues: 8,
+            model_queues: None,
             packets: 100_000,
             size: SizeSpec::Imix,
             flows: 64,
@@ -384,12 +387,22 @@ fn drops_of(g: &GlobalCounters) -> BTreeMap<&'static str, u64> {
 /// Checks options that clap cannot (ranges that depend on the model).
 pub fn validate(o: &Options) -> Result<(), CosimError> {
     let bad = |m: String| Err(CosimError::BadOption(m));
-    if o.queues == 0 || u32::from(o.queues) > MODEL_QUEUES {
+    let counts = model_queue_counts();
+    let largest = counts.last().copied().unwrap_or(0);
+    if o.queues == 0 || u32::from(o.queues) > largest {
         return bad(format!(
-            "--queues {}: this build's model has {MODEL_QUEUES} queues (1..={MODEL_QUEUES}); \
-             ./scripts/cosim rebuilds it for more (OXNIC_SIM_QUEUES)",
+            "--queues {}: models are built for {counts:?} queues (1..={largest}); \
+             ./scripts/cosim builds a larger one when asked for more (OXNIC_SIM_QUEUES)",
             o.queues
         ));
+    }
+    if let Some(m) = o.model_queues {
+        if !counts.contains(&m) || u32::from(o.queues) > m {
+            return bad(format!(
+                "model with {m} queues: built models {counts:?}, and it must have at least --queues {}",
+                o.queues
+            ));
+        }
     }
     if o.flows == 0 {
         return bad("--flows must be at least 1".into());
@@ -418,6 +431,13 @@ pub fn validate(o: &Options) -> Result<(), CosimError> {
     Ok(())
 }
 
+/// The model a run uses.
+pub fn model_of(o: &Options) -> u32 {
+    o.model_queues
+        .or_else(|| model_for(u32::from(o.queues)))
+        .unwrap_or(crate::DEFAULT_MODEL_QUEUES)
+}
+
 /// Runs one co-simulation.
 pub fn run(o: &Options) -> Result<Report, CosimError> {
     validate(o)?;
@@ -443,6 +463,7 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
         mac = mac.pcap_out(p)?;
     }
     let mut cfg = SimConfig::new(Box::new(NoMac::default()));
+    cfg.model_queues = model_of(o);
     cfg.clock = o.clock;
     cfg.seed = o.seed;
     cfg.timing = o.timing;

@@ -208,10 +208,11 @@ pub struct SimDevice {
 }
 
 impl SimDevice {
-    /// A device whose DMA reaches `arena` (through the IOMMU model) and whose
-    /// MSI messages signal `msi`'s eventfds; `seed` drives the memory's random
-    /// stalls. The model is held in reset for 4 cycles.
+    /// A device around `model` whose DMA reaches `arena` (through the IOMMU
+    /// model) and whose MSI messages signal `msi`'s eventfds; `seed` drives the
+    /// memory's random stalls. The model is held in reset for 4 cycles.
     pub fn new(
+        model: TopModel,
         arena: DmaArena,
         msi: MsiTargets,
         mac: Box<dyn Mac>,
@@ -219,7 +220,7 @@ impl SimDevice {
         seed: u64,
     ) -> Self {
         let mut d = Self {
-            model: TopModel::new(),
+            model,
             p: TopPorts::default(),
             axil: AxiLiteMaster {
                 ops: VecDeque::new(),
@@ -298,6 +299,11 @@ impl SimDevice {
             let _ = fd.write(1);
         }
         1
+    }
+
+    /// The model (queue count, vectors).
+    pub fn model(&self) -> &TopModel {
+        &self.model
     }
 
     /// Queues a BAR0 access for the AXI4-Lite master.

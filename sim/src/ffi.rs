@@ -109,14 +109,27 @@ pub(crate) struct RawTop {
     _private: [u8; 0],
 }
 
-extern "C" {
-    pub(crate) fn oxnic_top_new() -> *mut RawTop;
-    pub(crate) fn oxnic_top_free(h: *mut RawTop);
-    pub(crate) fn oxnic_top_cycle(h: *mut RawTop, p: *mut TopPorts);
-    pub(crate) fn oxnic_top_cycles(h: *const RawTop) -> u64;
-    pub(crate) fn oxnic_top_trace_open(h: *mut RawTop, path: *const std::ffi::c_char) -> i32;
-    pub(crate) fn oxnic_top_dump(h: *mut RawTop, on: i32);
-    pub(crate) fn oxnic_top_trace_close(h: *mut RawTop);
+/// The C functions of one linked `oxnic_top` model (`csrc/oxnic_top_shim.cpp`
+/// compiled with that model's suffix).
+pub(crate) struct ModelFns {
+    pub new: unsafe extern "C" fn() -> *mut RawTop,
+    pub free: unsafe extern "C" fn(*mut RawTop),
+    pub cycle: unsafe extern "C" fn(*mut RawTop, *mut TopPorts),
+    pub cycles: unsafe extern "C" fn(*const RawTop) -> u64,
+    pub trace_open: unsafe extern "C" fn(*mut RawTop, *const std::ffi::c_char) -> i32,
+    pub dump: unsafe extern "C" fn(*mut RawTop, i32),
+    pub trace_close: unsafe extern "C" fn(*mut RawTop),
     /// `sizeof(oxnic_top_ports)`, to check the layouts agree.
-    pub(crate) fn oxnic_top_ports_size() -> usize;
+    pub ports_size: unsafe extern "C" fn() -> usize,
 }
+
+/// A linked model: its generation parameters and functions.
+pub(crate) struct ModelEntry {
+    pub queues: u32,
+    pub vectors: u32,
+    pub fns: ModelFns,
+}
+
+// `extern "C"` declarations of every model's functions and the MODELS table,
+// written by build.rs.
+include!(concat!(env!("OUT_DIR"), "/models.rs"));

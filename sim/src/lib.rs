@@ -27,7 +27,10 @@ pub mod transport;
 
 pub use device::{Mac, MacFrame, MemoryTiming, NoMac, RegOp, SimCounters, SimDevice, MSI_BASE};
 pub use ffi::{RssHashPorts, TopPorts};
-pub use model::{TopModel, WaveError, MODEL_CLOCK_MHZ, MODEL_QUEUES, MODEL_VECTORS};
+pub use model::{
+    model_for, model_queue_counts, model_vectors, TopModel, WaveError, DEFAULT_MODEL_QUEUES,
+    MODEL_CLOCK_MHZ,
+};
 pub use transport::{Clock, SimConfig, SimTransport};
 
 /// The Verilated `rss_hash` block; one [`RssHashModel::cycle`] call per clock.

@@ -6,13 +6,36 @@ use std::ptr::NonNull;
 
 use crate::ffi::{self, TopPorts};
 
-/// Queue count the linked model was generated with (`OXNIC_SIM_QUEUES` at build
-/// time, default 8).
-pub const MODEL_QUEUES: u32 = parse_u32(env!("OXNIC_SIM_QUEUES"));
-/// MSI-X vectors of the linked model (queues + 1: the last one is free for errors).
-pub const MODEL_VECTORS: u32 = parse_u32(env!("OXNIC_SIM_VECTORS"));
-/// Device clock of the linked model in MHz (what `CLOCK_MHZ` reads).
+/// Device clock of every linked model in MHz (what `CLOCK_MHZ` reads).
 pub const MODEL_CLOCK_MHZ: u32 = parse_u32(env!("OXNIC_SIM_CLOCK_MHZ"));
+
+/// The model the co-simulation uses unless told otherwise (8 queues).
+pub const DEFAULT_MODEL_QUEUES: u32 = 8;
+
+/// Queue counts of the linked `oxnic_top` models (1, 8, 64, and
+/// `OXNIC_SIM_QUEUES` at build time if set), ascending.
+pub fn model_queue_counts() -> Vec<u32> {
+    let mut v: Vec<u32> = ffi::MODELS.iter().map(|m| m.queues).collect();
+    v.sort_unstable();
+    v
+}
+
+/// The model to open `channels` channels on: the default (8 queues) when it is
+/// large enough, else the smallest linked model that is.
+pub fn model_for(channels: u32) -> Option<u32> {
+    if channels <= DEFAULT_MODEL_QUEUES {
+        return Some(DEFAULT_MODEL_QUEUES);
+    }
+    model_queue_counts().into_iter().find(|&q| q >= channels)
+}
+
+/// MSI-X vectors of the linked model with `queues` queues (queues + 1).
+pub fn model_vectors(queues: u32) -> Option<u32> {
+    ffi::MODELS
+        .iter()
+        .find(|m| m.queues == queues)
+        .map(|m| m.vectors)
+}
 
 const fn parse_u32(s: &str) -> u32 {
     let b = s.as_bytes();
@@ -40,9 +63,13 @@ pub enum WaveError {
     Create(String),
 }
 
-/// The Verilated `oxnic_top` (DESIGN.md §2 ports).
+/// The Verilated `oxnic_top` (DESIGN.md §2 ports), at one of the linked queue
+/// counts.
 pub struct TopModel {
     raw: NonNull<ffi::RawTop>,
+    fns: &'static ffi::ModelFns,
+    queues: u32,
+    vectors: u32,
 }
 
 // SAFETY: the model is a plain C++ object with no thread affinity (Verilator is
@@ -51,21 +78,37 @@ pub struct TopModel {
 unsafe impl Send for TopModel {}
 
 impl TopModel {
-    /// A new model: clock low, registers at their initial values (assert `rst`
-    /// for a cycle to get the documented reset state).
-    pub fn new() -> Self {
+    /// A new model of the core generated for `queues` queues (one of
+    /// [`model_queue_counts`]): clock low, registers at their initial values
+    /// (assert `rst` for a cycle to get the documented reset state).
+    pub fn new(queues: u32) -> Option<Self> {
+        let m = ffi::MODELS.iter().find(|m| m.queues == queues)?;
+        let fns = &m.fns;
         // SAFETY: a pure function of the shim's struct definition.
-        let size = unsafe { ffi::oxnic_top_ports_size() };
+        let size = unsafe { (fns.ports_size)() };
         assert_eq!(
             size,
             std::mem::size_of::<TopPorts>(),
             "sim/src/ffi.rs TopPorts and csrc/oxnic_top_shim.cpp disagree"
         );
         // SAFETY: the shim allocates and returns a valid, owned model.
-        let raw = unsafe { ffi::oxnic_top_new() };
-        Self {
+        let raw = unsafe { (fns.new)() };
+        Some(Self {
             raw: NonNull::new(raw).expect("oxnic_top_new returned null"),
-        }
+            fns,
+            queues: m.queues,
+            vectors: m.vectors,
+        })
+    }
+
+    /// Queues per direction the model was generated with.
+    pub fn queues(&self) -> u32 {
+        self.queues
+    }
+
+    /// Its MSI-X vectors.
+    pub fn vectors(&self) -> u32 {
+        self.vectors
     }
 
     /// One clock cycle: `ports`' inputs are applied, its outputs are set to the
@@ -74,13 +117,13 @@ impl TopModel {
     pub fn cycle(&mut self, ports: &mut TopPorts) {
         // SAFETY: `raw` is live (freed only in Drop) and `ports` is a valid,
         // exclusive `#[repr(C)]` struct whose layout the constructor checked.
-        unsafe { ffi::oxnic_top_cycle(self.raw.as_ptr(), ports) }
+        unsafe { (self.fns.cycle)(self.raw.as_ptr(), ports) }
     }
 
     /// Clock cycles run so far.
     pub fn cycles(&self) -> u64 {
         // SAFETY: `raw` is live.
-        unsafe { ffi::oxnic_top_cycles(self.raw.as_ptr()) }
+        unsafe { (self.fns.cycles)(self.raw.as_ptr()) }
     }
 
     /// Opens an FST waveform at `path`; nothing is written until
@@ -90,7 +133,7 @@ impl TopModel {
         let c = CString::new(s.clone()).map_err(|_| WaveError::BadPath(s.clone()))?;
         // SAFETY: `raw` is live, `c` is a NUL-terminated string that outlives
         // the call (the writer copies the name).
-        match unsafe { ffi::oxnic_top_trace_open(self.raw.as_ptr(), c.as_ptr()) } {
+        match unsafe { (self.fns.trace_open)(self.raw.as_ptr(), c.as_ptr()) } {
             0 => Ok(()),
             -1 => Err(WaveError::AlreadyOpen),
             _ => Err(WaveError::Create(s)),
@@ -101,25 +144,19 @@ impl TopModel {
     /// without one).
     pub fn dump(&mut self, on: bool) {
         // SAFETY: `raw` is live.
-        unsafe { ffi::oxnic_top_dump(self.raw.as_ptr(), on as i32) }
+        unsafe { (self.fns.dump)(self.raw.as_ptr(), on as i32) }
     }
 
     /// Flushes and closes the waveform, if one is open.
     pub fn trace_close(&mut self) {
         // SAFETY: `raw` is live.
-        unsafe { ffi::oxnic_top_trace_close(self.raw.as_ptr()) }
-    }
-}
-
-impl Default for TopModel {
-    fn default() -> Self {
-        Self::new()
+        unsafe { (self.fns.trace_close)(self.raw.as_ptr()) }
     }
 }
 
 impl Drop for TopModel {
     fn drop(&mut self) {
         // SAFETY: `raw` came from `oxnic_top_new` and is freed once, here.
-        unsafe { ffi::oxnic_top_free(self.raw.as_ptr()) }
+        unsafe { (self.fns.free)(self.raw.as_ptr()) }
     }
 }

@@ -33,7 +33,7 @@ use oxnic_driver::{
 use oxnic_regs::msix;
 
 use crate::device::{Mac, MemoryTiming, MsiTargets, RegOp, SimCounters, SimDevice, MSI_BASE};
-use crate::model::MODEL_VECTORS;
+use crate::model::{model_queue_counts, TopModel, DEFAULT_MODEL_QUEUES};
 
 /// How the device's clock runs (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub enum Clock {
 
 /// Everything a [`SimTransport`] is built from.
 pub struct SimConfig {
+    /// Which linked model: its queue count (see [`crate::model_queue_counts`]).
+    pub model_queues: u32,
     /// Clocking mode.
     pub clock: Clock,
     /// DMA arena size in bytes.
@@ -63,9 +65,11 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// Threaded clock, 64 MiB arena at IOVA 4 GiB, default timing, seed 1.
+    /// The 8-queue model, threaded clock, 64 MiB arena at IOVA 4 GiB, default
+    /// timing, seed 1.
     pub fn new(mac: Box<dyn Mac>) -> Self {
         Self {
+            model_queues: DEFAULT_MODEL_QUEUES,
             clock: Clock::Threaded,
             arena_bytes: 64 << 20,
             iova_base: 0x1_0000_0000,
@@ -109,6 +113,8 @@ enum Engine {
 /// The co-simulated oxnic as a driver [`oxnic_driver::Transport`].
 pub struct SimTransport {
     arena: DmaArena,
+    queues: u32,
+    vectors: u32,
     msi: MsiTargets,
     engine: Engine,
 }
@@ -126,9 +132,26 @@ impl SimTransport {
     /// Builds the device (model held in reset for a few cycles) and, with the
     /// threaded clock, starts its thread.
     pub fn new(cfg: SimConfig) -> Result<Self> {
+        let model = TopModel::new(cfg.model_queues).ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "no oxnic_top model with {} queues is linked (built: {:?}; set \
+                 OXNIC_SIM_QUEUES={} when building oxnic-sim)",
+                cfg.model_queues,
+                model_queue_counts(),
+                cfg.model_queues
+            ))
+        })?;
+        let (queues, vectors) = (model.queues(), model.vectors());
         let arena = DmaArena::new(cfg.arena_bytes, cfg.iova_base, HugePages::Never)?;
         let msi: MsiTargets = Arc::new(RwLock::new(Vec::new()));
-        let mut dev = SimDevice::new(arena.clone(), msi.clone(), cfg.mac, cfg.timing, cfg.seed);
+        let mut dev = SimDevice::new(
+            model,
+            arena.clone(),
+            msi.clone(),
+            cfg.mac,
+            cfg.timing,
+            cfg.seed,
+        );
         if let Some((path, window)) = &cfg.waves {
             dev.open_waves(path, *window)
                 .map_err(|e| Error::InvalidConfig(format!("waveform: {e}")))?;
@@ -162,7 +185,18 @@ impl SimTransport {
                 }
             }
         };
-        Ok(Self { arena, msi, engine })
+        Ok(Self {
+            arena,
+            queues,
+            vectors,
+            msi,
+            engine,
+        })
+    }
+
+    /// Queues per direction of the simulated device.
+    pub fn queues(&self) -> u32 {
+        self.queues
     }
 
     /// The clocking mode.
@@ -384,7 +418,7 @@ impl DmaMemory for SimTransport {
 
 impl InterruptVectors for SimTransport {
     fn max_vectors(&self) -> u32 {
-        MODEL_VECTORS
+        self.vectors
     }
 
     fn bound_vectors(&self) -> u32 {
@@ -396,10 +430,10 @@ impl InterruptVectors for SimTransport {
         if bound != 0 {
             return Err(Error::VectorsAlreadyBound { bound });
         }
-        if fds.len() as u32 > MODEL_VECTORS {
+        if fds.len() as u32 > self.vectors {
             return Err(Error::TooManyVectors {
                 requested: fds.len() as u32,
-                available: MODEL_VECTORS,
+                available: self.vectors,
             });
         }
         let mut own = Vec::with_capacity(fds.len());

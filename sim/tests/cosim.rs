@@ -18,7 +18,7 @@ use oxnic_driver::{
 use oxnic_sim::cosim::{self, CosimError, Mode, Options, Report};
 use oxnic_sim::mac::Loopback;
 use oxnic_sim::traffic::{SizeSpec, TrafficSpec};
-use oxnic_sim::{Clock, MacFrame, SimConfig, SimTransport, MODEL_QUEUES};
+use oxnic_sim::{Clock, MacFrame, SimConfig, SimTransport, DEFAULT_MODEL_QUEUES};
 
 /// Co-simulation tests run one at a time: each has a device thread clocking
 /// the model flat out, and on a 2-core machine parallel runs would starve each
@@ -93,6 +93,31 @@ fn traffic_over_all_queues_is_delivered_forwarded_and_spread_by_rss() {
         assert_eq!(q.tx_packets, q.rx_packets, "forwarded on the same channel");
     }
     assert_eq!(r.iommu_faults, 0);
+}
+
+/// The 64-queue model with 64 channels: 256 flows reach every queue.
+#[test]
+fn sixty_four_queues() {
+    let _serial = serial();
+    let s = seed("q64");
+    let o = Options {
+        queues: 64,
+        flows: 256,
+        packets: 3000,
+        ring_log2: 7,
+        ..opts("q64", s)
+    };
+    assert_eq!(cosim::model_of(&o), 64);
+    let r = cosim::run(&o).unwrap();
+    check("sixty_four_queues", &o, &r);
+    assert_eq!(r.queues.len(), 64);
+    let idle: Vec<u16> = r
+        .queues
+        .iter()
+        .filter(|q| q.rx_packets == 0)
+        .map(|q| q.queue)
+        .collect();
+    assert!(idle.is_empty(), "queues without traffic: {idle:?}");
 }
 
 #[test]
@@ -208,7 +233,7 @@ fn twenty_seeded_lockstep_runs_lose_nothing() {
         let r = oxnic_sim::traffic::mix(s0 ^ i);
         let o = Options {
             clock: Clock::Lockstep,
-            queues: 1 + (r % u64::from(MODEL_QUEUES)) as u16,
+            queues: 1 + (r % u64::from(DEFAULT_MODEL_QUEUES)) as u16,
             packets: 250,
             size: [SizeSpec::Imix, SizeSpec::Random, SizeSpec::Fixed(60)][(r >> 8) as usize % 3],
             flows: 1 + (r >> 12) as u32 % 64,
@@ -322,7 +347,7 @@ fn bad_options_are_refused() {
         ),
         (
             Options {
-                queues: MODEL_QUEUES as u16 + 1,
+                queues: *oxnic_sim::model_queue_counts().last().unwrap() as u16 + 1,
                 ..Options::default()
             },
             "--queues",

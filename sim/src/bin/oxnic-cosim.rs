@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 use oxnic_sim::cosim::{self, CosimError, Mode, Options};
 use oxnic_sim::traffic::SizeSpec;
-use oxnic_sim::{Clock, MemoryTiming, MODEL_QUEUES};
+use oxnic_sim::{Clock, MemoryTiming};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -154,8 +154,13 @@ fn main() -> ExitCode {
         Clock::Lockstep => "lockstep",
     };
     eprintln!(
-        "oxnic-cosim: {} queues (model: {MODEL_QUEUES}), {} frames, {:?} sizes, {} flows, {:?} mode, {clock} clock, seed {seed}",
-        o.queues, o.packets, o.size, o.flows, o.mode
+        "oxnic-cosim: {} queues (model: {} queues), {} frames, {:?} sizes, {} flows, {:?} mode, {clock} clock, seed {seed}",
+        o.queues,
+        cosim::model_of(&o),
+        o.packets,
+        o.size,
+        o.flows,
+        o.mode
     );
     let report = match cosim::run(&o) {
         Ok(r) => r,
