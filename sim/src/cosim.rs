@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oxnic_driver::{
-    busy_poll, ChannelInfo, Coalesce, Device, DeviceConfig, GlobalCounters, NapiMode,
-    RegisterAccess, RingSize, RxHandler, SchedConfig, Worker, BUSY_POLL_BUDGET,
+    busy_poll, ChannelInfo, Coalesce, Device, DeviceConfig, GlobalCounters, InterruptVectors,
+    NapiMode, RegisterAccess, RingSize, RxHandler, SchedConfig, Worker, BUSY_POLL_BUDGET,
 };
 use oxnic_regs::RSS_RETA_ENTRIES;
 
@@ -110,6 +110,9 @@ pub struct Options {
     pub max_step: u64,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// Measure interrupt latency: wall time from a vector's MSI message to the
+    /// first frame handled after it (threaded clock).
+    pub irq_latency: bool,
     /// Give up when nothing moved for this long (wall time; lockstep counts
     /// 50 M cycles).
     pub stall_timeout: Duration,
@@ -140,6 +143,7 @@ impl Default for Options {
             timing: MemoryTiming::default(),
             max_step: 64,
             progress: false,
+            irq_latency: false,
             stall_timeout: Duration::from_secs(20),
         }
     }
@@ -212,6 +216,8 @@ pub struct Report {
     pub bad_hash: u64,
     /// DMA faults the IOMMU model answered.
     pub iommu_faults: u64,
+    /// BAR0 accesses that timed out (the register interface did not answer).
+    pub reg_timeouts: u64,
     /// Device TX_ERRORS.
     pub tx_errors: u64,
     /// Clock cycles simulated.
@@ -229,6 +235,18 @@ pub struct Report {
     pub queues: Vec<QueueReport>,
     /// The first bad frames, described.
     pub problems: Vec<String>,
+    /// With [`Options::irq_latency`]: MSI message → first frame handled, µs,
+    /// sorted.
+    pub irq_latency_us: Vec<f64>,
+}
+
+/// The `p`-th percentile (0..=100) of sorted `v` (nearest rank); 0 when empty.
+pub fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
 }
 
 impl Report {
@@ -240,6 +258,7 @@ impl Report {
     /// True when nothing was lost, corrupted, misrouted or duplicated.
     pub fn ok(&self) -> bool {
         self.lost == 0
+            && self.reg_timeouts == 0
             && self.returned_bad == 0
             && self.returned == self.forwarded
             && self.wrong_queue == 0
@@ -275,6 +294,7 @@ impl Report {
             "wrong_queue": self.wrong_queue,
             "bad_hash": self.bad_hash,
             "iommu_faults": self.iommu_faults,
+            "reg_timeouts": self.reg_timeouts,
             "tx_errors": self.tx_errors,
             "sim_cycles": self.sim_cycles,
             "wall_s": self.wall_s,
@@ -501,10 +521,26 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
     let key = config.rss.key;
     let channels = o.queues;
     let sbh = sb.clone();
+    let stamps = (o.irq_latency && o.clock == Clock::Threaded).then(|| {
+        let s = Arc::new(crate::device::MsiStamps::new(
+            transport.max_vectors() as usize
+        ));
+        let s2 = s.clone();
+        transport.with_device(move |d| d.set_msi_stamps(Some(s2)));
+        s
+    });
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let (stamps_h, lat_h) = (stamps.clone(), latencies.clone());
     dev.open(config, move |ch: ChannelInfo| -> RxHandler {
         let (tx, sb) = (ch.tx, sbh.clone());
         let queue = ch.queue;
+        let (stamps, lat, vector) = (stamps_h.clone(), lat_h.clone(), u32::from(ch.vector));
         Box::new(move |pkt| {
+            if let Some(d) = stamps.as_ref().and_then(|s| s.take(vector)) {
+                lat.lock()
+                    .expect("latency lock")
+                    .push(d.as_secs_f64() * 1e6);
+            }
             sb.delivered.fetch_add(1, Ordering::Relaxed);
             // Checked against the reference: the frame's tuple hashed with the
             // key the driver programmed, RETA entry i → queue i mod channels.
@@ -712,13 +748,23 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
             rearms: napi.completed,
         });
     }
+    if let Some((off, write, cycle)) = counters.first_reg_timeout {
+        problems.push(format!(
+            "BAR0 {} at {off:#x} (cycle {cycle}) never answered: {} register timeouts",
+            if write { "write" } else { "read" },
+            counters.reg_timeouts
+        ));
+    }
     if injected < total {
         problems.push(format!(
             "stalled: injected only {injected} of {total} frames (nothing moved for {:?})",
             o.stall_timeout
         ));
     }
+    let mut irq_latency_us = std::mem::take(&mut *latencies.lock().expect("latency lock"));
+    irq_latency_us.sort_by(f64::total_cmp);
     Ok(Report {
+        irq_latency_us,
         seed: o.seed,
         injected,
         delivered,
@@ -731,6 +777,7 @@ pub fn run(o: &Options) -> Result<Report, CosimError> {
         wrong_queue: sb.wrong_queue.load(Ordering::Relaxed),
         bad_hash: sb.bad_hash.load(Ordering::Relaxed),
         iommu_faults: counters.iommu_faults,
+        reg_timeouts: counters.reg_timeouts,
         tx_errors: stats.global.tx_errors,
         sim_cycles,
         wall_s: wall,

@@ -91,6 +91,42 @@ pub enum RegOp {
 /// binds vectors. Shared between the transport and the device thread.
 pub type MsiTargets = Arc<RwLock<Vec<EventFd>>>;
 
+/// Wall-clock time of the last MSI message per vector, for interrupt-latency
+/// measurements: nanoseconds since `base` (0: none since the last `take`).
+#[derive(Debug)]
+pub struct MsiStamps {
+    base: std::time::Instant,
+    slots: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl MsiStamps {
+    /// Slots for `vectors` vectors.
+    pub fn new(vectors: usize) -> Self {
+        Self {
+            base: std::time::Instant::now(),
+            slots: (0..vectors).map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn stamp(&self, vector: u32) {
+        if let Some(s) = self.slots.get(vector as usize) {
+            let ns = self.base.elapsed().as_nanos() as u64;
+            s.store(ns.max(1), Ordering::Release);
+        }
+    }
+
+    /// Wall time since `vector`'s last message if one came since the last call
+    /// (the first packet handled after an interrupt asks this).
+    pub fn take(&self, vector: u32) -> Option<std::time::Duration> {
+        let t = self.slots.get(vector as usize)?.swap(0, Ordering::AcqRel);
+        (t != 0).then(|| {
+            std::time::Duration::from_nanos(
+                (self.base.elapsed().as_nanos() as u64).saturating_sub(t),
+            )
+        })
+    }
+}
+
 /// Host-memory timing and fault knobs of the AXI slave.
 #[derive(Clone, Copy, Debug)]
 pub struct MemoryTiming {
@@ -140,6 +176,10 @@ pub struct SimCounters {
     pub reg_writes: u64,
     /// BAR0 accesses answered with an error response.
     pub reg_errors: u64,
+    /// BAR0 accesses that got no response within [`REG_TIMEOUT_CYCLES`].
+    pub reg_timeouts: u64,
+    /// The first such access: (offset, is_write, cycle it started).
+    pub first_reg_timeout: Option<(u32, bool, u64)>,
     /// Frames put on s_axis_rx.
     pub mac_rx_frames: u64,
     /// Frames taken from m_axis_tx.
@@ -183,7 +223,15 @@ struct AxiLiteMaster {
     aw_done: bool,
     w_done: bool,
     ar_done: bool,
+    /// Cycle the active op went on the bus.
+    started: u64,
 }
+
+/// Cycles a BAR0 access may wait for its response before the AXI-Lite master
+/// gives up — the PCIe completion timeout: a read then returns all ones, as a
+/// root complex returns for a timed-out read, and the timeout is counted and
+/// logged (a hung register interface must not hang the co-simulation).
+pub const REG_TIMEOUT_CYCLES: u64 = 200_000;
 
 /// The device: model plus bus models. Not `Sync`: one thread clocks it.
 pub struct SimDevice {
@@ -205,6 +253,7 @@ pub struct SimDevice {
     /// Lockstep: MSI messages wait here until [`SimDevice::deliver_msi`].
     defer_msi: bool,
     pending_msi: Vec<u32>,
+    msi_stamps: Option<Arc<MsiStamps>>,
 }
 
 impl SimDevice {
@@ -228,6 +277,7 @@ impl SimDevice {
                 aw_done: false,
                 w_done: false,
                 ar_done: false,
+                started: 0,
             },
             iommu: Iommu {
                 arena,
@@ -246,6 +296,7 @@ impl SimDevice {
             wave_window: None,
             defer_msi: false,
             pending_msi: Vec::new(),
+            msi_stamps: None,
         };
         d.p.rst = 1;
         for _ in 0..4 {
@@ -283,6 +334,12 @@ impl SimDevice {
     /// concurrently with its poll loop.
     pub fn set_defer_msi(&mut self, on: bool) {
         self.defer_msi = on;
+    }
+
+    /// Records the wall time of every MSI message in `stamps` (latency
+    /// measurements); `None` stops.
+    pub fn set_msi_stamps(&mut self, stamps: Option<Arc<MsiStamps>>) {
+        self.msi_stamps = stamps;
     }
 
     /// Signals the eventfd of the oldest held-back message; returns how many
@@ -376,7 +433,7 @@ impl SimDevice {
                 self.model.dump(false);
             }
         }
-        self.drive_axil();
+        self.drive_axil(now);
         self.drive_memory(now);
         self.drive_mac_rx(now);
         self.p.m_axis_tx_tready = 1;
@@ -391,13 +448,34 @@ impl SimDevice {
 
     // ---- AXI4-Lite master (BAR0) -------------------------------------------------
 
-    fn drive_axil(&mut self) {
+    fn drive_axil(&mut self, now: u64) {
         let a = &mut self.axil;
+        if a.active.is_some() && now - a.started > REG_TIMEOUT_CYCLES {
+            let (offset, write) = match a.active.take() {
+                Some(RegOp::Write { offset, .. }) => (offset, true),
+                Some(RegOp::Read { offset, reply }) => {
+                    let _ = reply.try_send(0xFFFF_FFFF);
+                    (offset, false)
+                }
+                None => unreachable!(),
+            };
+            self.counters.reg_timeouts += 1;
+            if self.counters.first_reg_timeout.is_none() {
+                self.counters.first_reg_timeout = Some((offset, write, a.started));
+            }
+            eprintln!(
+                "oxnic-sim: BAR0 {} at {offset:#x} got no response in {REG_TIMEOUT_CYCLES} cycles \
+                 (started at cycle {}): completion timeout, reads return all ones",
+                if write { "write" } else { "read" },
+                a.started
+            );
+        }
         if a.active.is_none() {
             a.active = a.ops.pop_front();
             a.aw_done = false;
             a.w_done = false;
             a.ar_done = false;
+            a.started = now;
         }
         let p = &mut self.p;
         p.s_axil_awvalid = 0;
@@ -576,6 +654,9 @@ impl SimDevice {
                         self.counters.msi.resize(vector as usize + 1, 0);
                     }
                     self.counters.msi[vector as usize] += 1;
+                    if let Some(s) = &self.msi_stamps {
+                        s.stamp(vector);
+                    }
                     if self.defer_msi {
                         self.pending_msi.push(vector);
                     } else {

@@ -477,10 +477,9 @@ pub struct RxEngine<const QW: usize> {
     tags: RxFifo<Bits<80>, 3>,
     dres: RxFifo<Bit, 3>,
     evinfo: RxFifo<Bits<64>, 2>,
-    ev_valid: DFF<Bit>,
-    ev_queue: DFF<Bits<QW>>,
-    ev_vector: DFF<Bits<12>>,
-    ev_mod: DFF<Bits<32>>,
+    /// Per completion B taken, in order: 1 = written (raise its event), 0 = the
+    /// write failed (no event). Its head pairs with `evinfo`'s head.
+    evres: RxFifo<Bit, 2>,
     cerr_pending: DFF<Bit>,
     cerr_queue: DFF<Bits<QW>>,
     hasher: crate::rss_hash::RssHash,
@@ -720,10 +719,7 @@ impl<const QW: usize> RxEngine<QW> {
             tags: Default::default(),
             dres: Default::default(),
             evinfo: Default::default(),
-            ev_valid: Default::default(),
-            ev_queue: Default::default(),
-            ev_vector: Default::default(),
-            ev_mod: Default::default(),
+            evres: Default::default(),
             cerr_pending: Default::default(),
             cerr_queue: Default::default(),
             hasher: Default::default(),
@@ -887,10 +883,6 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             d_dmaerr,
             d_awdone,
             d_wbeat,
-            ev_valid,
-            ev_queue,
-            ev_vector,
-            ev_mod,
             cerr_pending,
             cerr_queue
         );
@@ -899,6 +891,8 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.dres.clk.next = self.clk.val();
         self.evinfo.clk.next = self.clk.val();
         self.evinfo.rst.next = self.rst.val();
+        self.evres.clk.next = self.clk.val();
+        self.evres.rst.next = self.rst.val();
         self.hasher.clk.next = self.clk.val();
         self.ffifo.rst.next = self.rst.val();
         self.tags.rst.next = self.rst.val();
@@ -934,12 +928,28 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.m_axi_arburst.next = 1.into();
         self.m_axi_arvalid.next = false;
         self.m_axi_rready.next = false;
-        self.m_event_valid.next = self.ev_valid.q.val();
-        self.m_event_queue.next = self.ev_queue.q.val();
-        self.m_event_vector.next = self.ev_vector.q.val();
-        self.m_event_moderation.next = self.ev_mod.q.val();
-        if self.ev_valid.q.val() & self.m_event_ready.val() {
-            self.ev_valid.d.next = false;
+        // Events leave from the head of `evinfo` once its completion's B has been
+        // taken (`evres`). The entry was reserved when the completion burst was
+        // issued, so taking a B never waits for the interrupt path: B responses
+        // share one in-order channel with the MSI-X writes, and a B held back
+        // until an event is accepted would wait for an interrupt that waits for
+        // its own B behind it (a deadlock found by the co-simulation).
+        self.evinfo.pop.next = false;
+        self.evres.pop.next = false;
+        self.evres.push.next = false;
+        self.evres.din.next = false;
+        self.m_event_valid.next =
+            self.evres.valid.val() & self.evres.dout.val() & self.evinfo.valid.val();
+        self.m_event_queue.next = self.evinfo.dout.val().get_bits::<QW>(44);
+        self.m_event_vector.next = self.evinfo.dout.val().get_bits::<12>(0);
+        self.m_event_moderation.next = self.evinfo.dout.val().get_bits::<32>(12);
+        // Raised, or a failed completion (no event): done with it.
+        if self.evres.valid.val()
+            & self.evinfo.valid.val()
+            & ((!self.evres.dout.val()) | self.m_event_ready.val())
+        {
+            self.evinfo.pop.next = true;
+            self.evres.pop.next = true;
         }
         // What D's completion burst will raise: vector, moderation, queue.
         self.ev_word.next = bit_cast::<64, 12>(self.d_vector.q.val())
@@ -947,7 +957,6 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             | (bit_cast::<64, QW>(self.d_queue.q.val()) << 44);
         self.evinfo.din.next = self.ev_word.val();
         self.evinfo.push.next = false;
-        self.evinfo.pop.next = false;
         self.dres.push.next = false;
         self.dres.din.next = false;
         self.dres.pop.next = false;
@@ -997,9 +1006,7 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         if self.tags.valid.val() & (self.e_state.q.val() != EState::Report) {
             if self.tag_cpl.val() {
                 // A completion's B becomes its event (or its error).
-                self.m_axi_bready.next = self.evinfo.valid.val()
-                    & (!self.ev_valid.q.val())
-                    & (!self.cerr_pending.q.val());
+                self.m_axi_bready.next = !self.cerr_pending.q.val();
             } else {
                 self.m_axi_bready.next = (!self.tag_last.val()) | (!self.dres.full.val());
             }
@@ -1014,15 +1021,11 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                 self.err_queue.next = self.tags.dout.val().get_bits::<QW>(66);
             }
             if self.tag_cpl.val() {
-                self.evinfo.pop.next = true;
+                self.evres.push.next = true;
+                self.evres.din.next = !self.b_err.val();
                 if self.b_err.val() {
                     self.cerr_pending.d.next = true;
                     self.cerr_queue.d.next = self.tags.dout.val().get_bits::<QW>(66);
-                } else {
-                    self.ev_valid.d.next = true;
-                    self.ev_vector.d.next = self.evinfo.dout.val().get_bits::<12>(0);
-                    self.ev_mod.d.next = self.evinfo.dout.val().get_bits::<32>(12);
-                    self.ev_queue.d.next = self.evinfo.dout.val().get_bits::<QW>(44);
                 }
             } else {
                 self.b_acc.d.next = self.b_acc.q.val() | self.b_err.val();
@@ -1469,7 +1472,7 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             & self.tags.empty.val()
             & (!self.op_busy.q.val())
             & (self.dma_pend.q.val() == 0)
-            & (!self.ev_valid.q.val())
+            & self.evinfo.empty.val()
             & (!self.cerr_pending.q.val());
 
         if self.rst.val() {
@@ -1483,7 +1486,6 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             self.op_busy.d.next = false;
             self.b_acc.d.next = false;
             self.dma_pend.d.next = 0.into();
-            self.ev_valid.d.next = false;
             self.cerr_pending.d.next = false;
         }
     }
