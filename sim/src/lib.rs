@@ -25,7 +25,9 @@ mod model;
 pub mod traffic;
 pub mod transport;
 
-pub use device::{Mac, MacFrame, MemoryTiming, NoMac, RegOp, SimCounters, SimDevice, MSI_BASE};
+pub use device::{
+    Mac, MacFrame, MemoryTiming, MsiStamps, NoMac, RegOp, SimCounters, SimDevice, MSI_BASE,
+};
 pub use ffi::{RssHashPorts, TopPorts};
 pub use model::{
     model_for, model_queue_counts, model_vectors, TopModel, WaveError, DEFAULT_MODEL_QUEUES,
