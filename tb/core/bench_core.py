@@ -49,7 +49,7 @@ def read_pcap(path):
 
 @cocotb.test()
 async def rx_pcap_throughput(dut):
-    from test_core import start  # the core bench's TB and bring-up
+    from core_tb import start  # the core bench's TB and bring-up
 
     frames = read_pcap(os.environ["BENCH_PCAP"])
     n = len(frames)

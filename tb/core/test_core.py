@@ -14,6 +14,9 @@ Surroundings, all models independent of the RTL:
 * ``DriverModel``: a small Python driver (not the Rust one) that brings queues up,
   posts descriptors, and reads completions by their phase bit.
 
+The models live in ``core_tb.py`` (shared with test_core_regs.py,
+test_core_rss.py and test_core_traffic.py).
+
 Checks (each against the models above, not against the RTL's own view):
 * identification and CAPS; an undefined offset reads 0 and ignores writes;
 * RX: frames of random length land byte-exact in the posted buffers; each
@@ -24,251 +27,25 @@ Checks (each against the models above, not against the RTL's own view):
 * TX: frames posted on a TX queue leave on ``m_axis_tx`` byte-exact and in order,
   with completions and an interrupt;
 * drops: runt, oversize (above MTU), MAC error (tuser), no descriptor, receive
-  path disabled — each counted in its own counter, the stream never stalls.
+  path disabled — each counted in its own counter, the stream never stalls;
+* bad descriptors (zero length, misaligned, TX above MAX_MTU, RX buffer too
+  short): DESC_ERROR completions, TX_ERRORS / RX_DROP_OVERSIZE, ERR_STATUS.DESC.
 
-Parameterised by queue count (1 and 8). ``SEED=n`` replays, ``WAVES=1`` records FST.
+Parameterised by queue count (1, 8 and 64; every test runs at all three). ``SEED=n`` replays, ``WAVES=1`` records FST.
 Run: ``.venv/bin/pytest tb/core``.
 """
 
-import logging
-import os
-import random
 from pathlib import Path
 
 import cocotb
 import pytest
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, Timer
-from cocotbext.axi import (AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam, AxiStreamBus,
-                           AxiStreamFrame, AxiStreamSink, AxiStreamSource)
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import AxiStreamFrame
 
 import oxnic_tb
 from oxnic_tb import regs
 
-RAM_SIZE = 1 << 20
-MSI_BASE = 0xFEE0_0000  # the platform's MSI window (outside host RAM)
-CLOCK_NS = 6.4          # 156.25 MHz
-
-
-def field(word, mf):
-    return (word >> mf.lsb) & ((1 << mf.width) - 1)
-
-
-class HostMemory(AxiRam):
-    """AxiRam behind an IOMMU model, with the MSI window on top.
-
-    ``map(lo, size)`` opens an IOVA window; any access outside every window answers
-    SLVERR. Writes into the MSI window are interrupt messages (recorded, not stored).
-    """
-
-    def __init__(self, tb, bus, clock, reset):
-        self.tb = tb
-        self.windows = []
-        self.faults = []
-        super().__init__(bus, clock, reset, size=RAM_SIZE)
-        mem = self
-
-        async def write(address, data, orig=self.write_if._write):
-            if MSI_BASE <= address < MSI_BASE + 0x10000:
-                tb.on_msi(address, bytes(data))
-                return
-            mem.check(address, len(data), "write")
-            await orig(address, data)
-
-        async def read(address, length, orig=self.read_if._read):
-            mem.check(address, length, "read")
-            return await orig(address, length)
-
-        self.write_if._write = write
-        self.read_if._read = read
-
-    def map(self, lo, size):
-        self.windows.append((lo, lo + size))
-
-    def check(self, address, length, kind):
-        for lo, hi in self.windows:
-            if lo <= address and address + length <= hi:
-                return
-        self.faults.append((kind, address, length))
-        raise ValueError(f"IOMMU fault: {kind} of {length} bytes at {address:#x}")
-
-
-class Ring:
-    """One queue's rings in host memory, as the driver model sees them."""
-
-    def __init__(self, mem, q, tx, log2, base, buf_size):
-        self.q, self.tx, self.log2, self.size = q, tx, log2, 1 << log2
-        self.desc_base = base
-        self.cpl_base = base + 16 * self.size
-        self.buf_base = base + 32 * self.size
-        self.buf_size = buf_size
-        self.prod = 0        # descriptors posted (free-running)
-        self.cons = 0        # completions consumed (free-running)
-        self.phase = 1
-        mem.map(base, 32 * self.size + buf_size * self.size)
-
-    def buf(self, index):
-        return self.buf_base + (index % self.size) * self.buf_size
-
-    def reg(self, r):
-        return (regs.tx_queue_reg if self.tx else regs.rx_queue_reg)(self.q, r)
-
-
-class TB:
-    def __init__(self, dut, seed):
-        self.dut = dut
-        # The bus models log every transfer at INFO: keep the output readable.
-        logging.getLogger(f"cocotb.{dut._name}").setLevel(logging.WARNING)
-        self.rng = random.Random(seed)
-        self.queues = int(os.environ["QUEUES"])
-        self.vectors = self.queues + 1
-        self.cycle = 0
-        self.msis = []       # (cycle, vector, data, completions seen per (tx, q))
-        self.rings = {}
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, units="ns").start())
-        cocotb.start_soon(self._count())
-        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-        self.mem = HostMemory(self, AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst)
-        self.mac_rx = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_rx"), dut.clk, dut.rst)
-        self.mac_tx = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_tx"), dut.clk, dut.rst)
-
-    async def _count(self):
-        while True:
-            await RisingEdge(self.dut.clk)
-            self.cycle += 1
-
-    async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        # Wait for the RAM sweeps (STATUS.RESET_BUSY).
-        for _ in range(100):
-            if not regs.GLOBAL_STATUS_RESET_BUSY.get(await self.rd(regs.GLOBAL_STATUS)):
-                return
-        raise AssertionError("STATUS.RESET_BUSY stays set after reset")
-
-    async def rd(self, off):
-        return await self.axil.read_dword(off)
-
-    async def wr(self, off, value):
-        await self.axil.write_dword(off, value & 0xFFFF_FFFF)
-
-    # --- the platform's part (vfio-pci programs MSI-X) ---
-    async def msix_setup(self):
-        for v in range(self.vectors):
-            e = regs.MSIX_TABLE_OFFSET + v * regs.MSIX_ENTRY_SIZE
-            await self.wr(e + 0, MSI_BASE + 4 * v)
-            await self.wr(e + 4, 0)
-            await self.wr(e + 8, 0x100 + v)
-            await self.wr(e + 12, 0)  # unmask
-        await self.wr(regs.MSIX_CTRL, regs.MSIX_CTRL_ENABLE.set(0, 1))
-
-    def on_msi(self, address, data):
-        seen = {k: self.completions_in_memory(r) for k, r in self.rings.items()}
-        vector = (address - MSI_BASE) // 4
-        self.msis.append((self.cycle, vector, int.from_bytes(data[:4], "little"), seen))
-
-    def completions_in_memory(self, ring):
-        """Completions the device has written that the model has not consumed yet,
-        counted by phase bit from the model's consumer index."""
-        n, cons, phase = 0, ring.cons, ring.phase
-        while n < ring.size:
-            addr = ring.cpl_base + 16 * (cons % ring.size)
-            w3 = int.from_bytes(self.mem.read(addr + 12, 4), "little")
-            if field(w3, regs.CPL_PHASE) != phase:
-                break
-            n += 1
-            cons += 1
-            if cons % ring.size == 0:
-                phase ^= 1
-        return ring.cons + n
-
-    # --- the driver model ---
-    async def queue_up(self, q, tx, log2, vector, buf_size=2048):
-        base = 0x1000 + (0x4_0000 * (2 * q + tx)) % (RAM_SIZE - 0x4_0000)
-        ring = Ring(self.mem, q, tx, log2, base, buf_size)
-        self.mem.write(ring.cpl_base, bytes(16 * ring.size))  # zeroed: phase 0
-        await self.wr(ring.reg(regs.QUEUE_DESC_BASE_LO), ring.desc_base)
-        await self.wr(ring.reg(regs.QUEUE_DESC_BASE_HI), 0)
-        await self.wr(ring.reg(regs.QUEUE_CPL_BASE_LO), ring.cpl_base)
-        await self.wr(ring.reg(regs.QUEUE_CPL_BASE_HI), 0)
-        cfg = regs.QUEUE_CONFIG_VECTOR.set(regs.QUEUE_CONFIG_LOG2_SIZE.set(0, log2), vector)
-        await self.wr(ring.reg(regs.QUEUE_CONFIG), cfg)
-        await self.wr(ring.reg(regs.QUEUE_CTRL), regs.QUEUE_CTRL_ENABLE.set(0, 1))
-        status = await self.rd(ring.reg(regs.QUEUE_STATUS))
-        assert regs.QUEUE_STATUS_ENABLED.get(status), f"queue {q} tx={tx} not enabled: {status:#x}"
-        await self.wr(ring.reg(regs.QUEUE_IRQ_CTRL), regs.QUEUE_IRQ_CTRL_ARM.set(0, 1))
-        self.rings[(tx, q)] = ring
-        return ring
-
-    async def post_rx(self, ring, n):
-        for _ in range(n):
-            d = ring.desc_base + 16 * (ring.prod % ring.size)
-            self.mem.write(d, ring.buf(ring.prod).to_bytes(8, "little")
-                           + ring.buf_size.to_bytes(4, "little") + bytes(4))
-            ring.prod += 1
-        await self.wr(ring.reg(regs.QUEUE_DB_DESC_PROD), ring.prod & 0xFFFF)
-
-    async def post_tx(self, ring, frames):
-        for f in frames:
-            assert len(f) <= ring.buf_size
-            self.mem.write(ring.buf(ring.prod), f)
-            d = ring.desc_base + 16 * (ring.prod % ring.size)
-            self.mem.write(d, ring.buf(ring.prod).to_bytes(8, "little")
-                           + len(f).to_bytes(4, "little") + bytes(4))
-            ring.prod += 1
-        await self.wr(ring.reg(regs.QUEUE_DB_DESC_PROD), ring.prod & 0xFFFF)
-
-    def take_completion(self, ring):
-        """The next completion if the device has written it (phase), else None."""
-        addr = ring.cpl_base + 16 * (ring.cons % ring.size)
-        raw = self.mem.read(addr, 16)
-        w = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 16, 4)]
-        if field(w[3], regs.CPL_PHASE) != ring.phase:
-            return None
-        cpl = {
-            "len": field(w[0], regs.CPL_LEN), "status": field(w[0], regs.CPL_STATUS),
-            "rss_type": field(w[0], regs.CPL_RSS_TYPE), "hash": w[1],
-            "index": field(w[2], regs.CPL_DESC_INDEX), "queue": field(w[2], regs.CPL_QUEUE),
-            "slot": ring.cons,
-        }
-        ring.cons += 1
-        if ring.cons % ring.size == 0:
-            ring.phase ^= 1
-        return cpl
-
-    async def wait_completions(self, ring, n, timeout=200_000):
-        got = []
-        for _ in range(timeout // 16):
-            c = self.take_completion(ring)
-            if c is None:
-                await ClockCycles(self.dut.clk, 16)
-                continue
-            got.append(c)
-            if len(got) == n:
-                await self.wr(ring.reg(regs.QUEUE_DB_CPL_CONS), ring.cons & 0xFFFF)
-                return got
-        raise AssertionError(f"queue {ring.q} tx={ring.tx}: {len(got)} of {n} completions")
-
-    async def wait_counter(self, off, value, timeout=20_000):
-        for _ in range(timeout // 32):
-            if await self.rd(off) >= value:
-                return
-            await ClockCycles(self.dut.clk, 32)
-        raise AssertionError(f"counter {off:#x} did not reach {value}")
-
-
-def frame_bytes(rng, length):
-    # A non-IP Ethernet frame (ethertype 0x88B5, local experimental): RSS type NONE.
-    hdr = bytes([0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x88, 0xB5])
-    return hdr + bytes(rng.randrange(256) for _ in range(length - len(hdr)))
-
-
-async def start(dut):
-    seed = oxnic_tb.seed()
-    tb = TB(dut, seed)
-    await tb.reset()
-    return tb
+from core_tb import RAM_SIZE, frame_bytes, start
 
 
 @cocotb.test()
@@ -532,7 +309,149 @@ async def rx_back_to_back_64_byte_frames(dut):
         assert c["len"] == 64 and tb.mem.read(ring.buf(i), 64) == f, i
 
 
-@pytest.mark.parametrize("queues", [1, 8])
+@cocotb.test()
+async def bad_descriptors_complete_with_desc_error(dut):
+    """Invalid descriptors, per docs/registers.md (rx_desc/tx_desc, ERR_STATUS.DESC):
+    TX — LEN 0, an address not 8-byte aligned, LEN above MAX_MTU: nothing is sent,
+    the completion says DESC_ERROR with LEN 0, TX_ERRORS counts each, ERR_STATUS.DESC
+    and ERR_INFO (queue, TX=1) are set, and the good frames around them leave in
+    order; RX — LEN 0 and a misaligned address: DESC_ERROR/LEN 0 and ERR_STATUS.DESC,
+    no drop counter; a buffer shorter than the frame: DESC_ERROR/LEN 0 counted as
+    RX_DROP_OVERSIZE. Neither queue stops (STATUS stays ENABLED), the memory at the
+    bad addresses is untouched, and STAT_PACKETS counts every completion."""
+    tb = await start(dut)
+    rng = tb.rng
+    q = rng.randrange(tb.queues)
+    tx = await tb.queue_up(q, 1, 4, 0)
+    good = [frame_bytes(rng, rng.choice([60, 100, 1514])) for _ in range(3)]
+    plan = [("ok", good[0]), ("len0", None), ("ok", good[1]), ("misaligned", None),
+            ("huge", None), ("ok", good[2])]
+    for i, (kind, f) in enumerate(plan):
+        if kind == "ok":
+            tb.mem.write(tx.buf(i), f)
+            tb.write_desc(tx, i, tx.buf(i), len(f))
+        elif kind == "len0":
+            tb.write_desc(tx, i, tx.buf(i), 0)
+        elif kind == "misaligned":
+            tb.write_desc(tx, i, tx.buf(i) + 4, 100)
+        else:
+            tb.write_desc(tx, i, tx.buf(i), regs.MAX_MTU + 1)
+    tx.prod = len(plan)
+    await tb.wr(tx.reg(regs.QUEUE_DB_DESC_PROD), tx.prod)
+    for i, f in enumerate(good):
+        out = await tb.mac_tx.recv()
+        assert bytes(out.tdata) == f, f"good TX frame {i} differs"
+    got = await tb.wait_completions(tx, len(plan))
+    for (kind, f), c in zip(plan, got):
+        want = (regs.CPL_STATUS_OK, len(f)) if kind == "ok" else (regs.CPL_STATUS_DESC_ERROR, 0)
+        assert (c["status"], c["len"], c["queue"]) == (*want, q), (kind, c)
+    await ClockCycles(dut.clk, 100)
+    assert tb.mac_tx.empty(), "a bad TX descriptor sent something"
+    assert await tb.rd(regs.GLOBAL_TX_FRAMES) == 3
+    assert await tb.rd(regs.GLOBAL_TX_ERRORS) == 3
+    assert await tb.rd(tx.reg(regs.QUEUE_STAT_PACKETS)) == len(plan)
+    assert await tb.rd(tx.reg(regs.QUEUE_STAT_BYTES_LO)) == sum(map(len, good))
+    err = await tb.rd(regs.GLOBAL_ERR_STATUS)
+    assert err == regs.GLOBAL_ERR_STATUS_DESC.mask, hex(err)
+    info = await tb.rd(regs.GLOBAL_ERR_INFO)
+    assert (regs.GLOBAL_ERR_INFO_QUEUE.get(info), regs.GLOBAL_ERR_INFO_TX.get(info)) == (q, 1), hex(info)
+    assert await tb.rd(tx.reg(regs.QUEUE_STATUS)) == regs.QUEUE_STATUS_ENABLED.mask
+    await tb.wr(regs.GLOBAL_ERR_STATUS, err)
+
+    rx = await tb.queue_up(q, 0, 4, 0)
+    await tb.set_reta([q] * regs.RSS_RETA_ENTRIES)
+    await tb.wr(regs.GLOBAL_CTRL, regs.GLOBAL_CTRL_ENABLE.set(0, 1))
+    sentinel = bytes([0xA5]) * 128
+    for i in range(4):
+        tb.mem.write(rx.buf(i), sentinel)
+    tb.write_desc(rx, 0, rx.buf(0), 0)
+    tb.write_desc(rx, 1, rx.buf(1) + 4, 2048)
+    tb.write_desc(rx, 2, rx.buf(2), 64)
+    tb.write_desc(rx, 3, rx.buf(3), 2048)
+    rx.prod = 4
+    await tb.wr(rx.reg(regs.QUEUE_DB_DESC_PROD), 4)
+    frames = [frame_bytes(rng, 100) for _ in range(4)]
+    for f in frames:
+        await tb.mac_rx.send(AxiStreamFrame(f, tuser=0))
+    got = await tb.wait_completions(rx, 4)
+    want = [(regs.CPL_STATUS_DESC_ERROR, 0)] * 3 + [(regs.CPL_STATUS_OK, 100)]
+    assert [(c["status"], c["len"]) for c in got] == want, got
+    assert [c["index"] for c in got] == [0, 1, 2, 3]
+    for i in range(3):
+        assert tb.mem.read(rx.buf(i), 128) == sentinel, f"RX buffer {i} written despite DESC_ERROR"
+    assert tb.mem.read(rx.buf(3), 100) == frames[3]
+    counters = {o: await tb.rd(o) for o in (regs.GLOBAL_RX_FRAMES, regs.GLOBAL_RX_DROP_OVERSIZE,
+                                            regs.GLOBAL_RX_DROP_NO_DESC, regs.GLOBAL_RX_DROP_DMA_ERROR)}
+    assert list(counters.values()) == [4, 1, 0, 0], counters
+    err = await tb.rd(regs.GLOBAL_ERR_STATUS)
+    assert err == regs.GLOBAL_ERR_STATUS_DESC.mask, hex(err)
+    info = await tb.rd(regs.GLOBAL_ERR_INFO)
+    assert (regs.GLOBAL_ERR_INFO_QUEUE.get(info), regs.GLOBAL_ERR_INFO_TX.get(info)) == (q, 0), hex(info)
+    assert await tb.rd(rx.reg(regs.QUEUE_STATUS)) == regs.QUEUE_STATUS_ENABLED.mask
+    assert await tb.rd(rx.reg(regs.QUEUE_STAT_PACKETS)) == 4
+    assert await tb.rd(rx.reg(regs.QUEUE_STAT_BYTES_LO)) == 100
+    assert not tb.mem.faults, tb.mem.faults
+
+
+@cocotb.test()
+async def completion_write_error_raises_no_queue_interrupt(dut):
+    """DESIGN.md, the ordering argument: an event is raised only on the completion
+    write's OKAY response, so a completion write that fails raises no queue
+    interrupt. RX and TX queues whose completion ring is unmapped (descriptors and
+    buffers mapped): the frame itself is written / sent, ERR_STATUS.DMA_WRITE,
+    ERR_INFO (queue, direction) and ERR_ADDR (the completion slot) are set, the
+    queue stops in its error state, the error vector fires, and no message ever
+    arrives on the queue's own vector; RX_DROP_DMA_ERROR stays 0 (rx_engine: the
+    data is in memory, the queue's counters counted it)."""
+    tb = await start(dut)
+    await tb.msix_setup()
+    err_vector = tb.vectors - 1
+    qvec = 0
+    await tb.wr(regs.GLOBAL_ERR_VECTOR, err_vector)
+    await tb.wr(regs.GLOBAL_ERR_IRQ_ENABLE, regs.GLOBAL_ERR_IRQ_ENABLE_CAUSES.mask)
+    q = tb.rng.randrange(tb.queues)
+    unmapped = RAM_SIZE - 0x1_0000
+    for tx in (0, 1):
+        ring = await tb.queue_up(q, tx, 4, qvec, arm=False)
+        await tb.wr(ring.reg(regs.QUEUE_CTRL), 0)
+        await tb.wr(ring.reg(regs.QUEUE_CPL_BASE_LO), unmapped)
+        await tb.wr(ring.reg(regs.QUEUE_CTRL), 1)
+        await tb.wr(ring.reg(regs.QUEUE_IRQ_CTRL), regs.QUEUE_IRQ_CTRL_ARM.mask)
+        f = frame_bytes(tb.rng, 100)
+        if tx:
+            await tb.post_tx(ring, [f])
+            out = await tb.mac_tx.recv()
+            assert bytes(out.tdata) == f
+        else:
+            await tb.set_reta([q] * regs.RSS_RETA_ENTRIES)
+            await tb.wr(regs.GLOBAL_CTRL, 1)
+            await tb.post_rx(ring, 1)
+            await tb.mac_rx.send(AxiStreamFrame(f, tuser=0))
+        for _ in range(200):
+            if regs.QUEUE_STATUS_ERROR.get(await tb.rd(ring.reg(regs.QUEUE_STATUS))):
+                break
+            await ClockCycles(dut.clk, 20)
+        else:
+            raise AssertionError(f"tx={tx}: queue never entered its error state")
+        await ClockCycles(dut.clk, 300)
+        if not tx:
+            assert tb.mem.read(ring.buf(0), len(f)) == f, "RX data not in its buffer"
+        err = await tb.rd(regs.GLOBAL_ERR_STATUS)
+        assert err == regs.GLOBAL_ERR_STATUS_DMA_WRITE.mask, f"tx={tx}: ERR_STATUS {err:#x}"
+        info = await tb.rd(regs.GLOBAL_ERR_INFO)
+        assert (regs.GLOBAL_ERR_INFO_QUEUE.get(info), regs.GLOBAL_ERR_INFO_TX.get(info)) == (q, tx), hex(info)
+        addr = await tb.rd(regs.GLOBAL_ERR_ADDR_LO) | (await tb.rd(regs.GLOBAL_ERR_ADDR_HI)) << 32
+        assert addr == unmapped, f"tx={tx}: ERR_ADDR {addr:#x}, expected the slot {unmapped:#x}"
+        assert [m for m in tb.msis if m[1] == qvec] == [], f"tx={tx}: queue interrupt after a failed completion"
+        assert any(m[1] == err_vector for m in tb.msis), f"tx={tx}: no error interrupt"
+        await tb.wr(regs.GLOBAL_ERR_STATUS, err)
+        tb.msis.clear()
+    assert await tb.rd(regs.GLOBAL_RX_DROP_DMA_ERROR) == 0
+    assert await tb.rd(regs.GLOBAL_TX_FRAMES) == 1
+    assert await tb.rd(regs.rx_queue_reg(q, regs.QUEUE_STAT_PACKETS)) == 1
+
+
+@pytest.mark.parametrize("queues", [1, 8, 64])
 def test_core(queues):
     try:
         oxnic_tb.run("oxnic_top", "oxnic_top", "test_core", queues, Path(__file__).parent)
