@@ -44,13 +44,28 @@ fn seed(test: &str) -> u64 {
     s
 }
 
-/// Options for a test: short runs, waves when OXNIC_WAVES is set.
-fn opts(test: &str, seed: u64) -> Options {
-    let waves = std::env::var_os("OXNIC_WAVES").map(|d| {
+/// `OXNIC_WAVES=DIR`: where test `test`'s waveform goes.
+fn waves_path(test: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("OXNIC_WAVES").map(|d| {
         let dir = std::path::PathBuf::from(d);
         std::fs::create_dir_all(&dir).unwrap();
-        dir.join(format!("{test}.fst"))
-    });
+        let p = dir.join(format!("{test}.fst"));
+        eprintln!("{test}: waveform {}", p.display());
+        p
+    })
+}
+
+/// A loopback transport for the tests that drive the driver directly (with a
+/// waveform when OXNIC_WAVES is set).
+fn loopback_transport(test: &str) -> SimTransport {
+    let mut cfg = SimConfig::new(Box::<Loopback>::default());
+    cfg.waves = waves_path(test).map(|p| (p, None));
+    SimTransport::new(cfg).unwrap()
+}
+
+/// Options for a test: short runs, waves when OXNIC_WAVES is set.
+fn opts(test: &str, seed: u64) -> Options {
+    let waves = waves_path(test);
     Options {
         packets: 2000,
         seed,
@@ -394,7 +409,7 @@ fn bad_options_are_refused() {
 #[test]
 fn driver_access_to_the_msix_page_is_refused() {
     let _serial = serial();
-    let t = SimTransport::new(SimConfig::new(Box::<Loopback>::default())).unwrap();
+    let t = loopback_transport("msix_page");
     let table = oxnic_regs::msix::TABLE_OFFSET;
     assert!(matches!(
         t.try_read32(table),
@@ -428,7 +443,7 @@ fn driver_access_to_the_msix_page_is_refused() {
 #[test]
 fn iommu_fault_then_driver_recovery() {
     let _serial = serial();
-    let t = Arc::new(SimTransport::new(SimConfig::new(Box::<Loopback>::default())).unwrap());
+    let t = Arc::new(loopback_transport("iommu_fault"));
     let mut dev = Device::probe(t.clone()).unwrap();
     let delivered = Arc::new(AtomicU64::new(0));
     let d = delivered.clone();
@@ -514,7 +529,7 @@ fn iommu_fault_then_driver_recovery() {
 #[test]
 fn close_under_traffic_returns_every_buffer() {
     let _serial = serial();
-    let t = Arc::new(SimTransport::new(SimConfig::new(Box::<Loopback>::default())).unwrap());
+    let t = Arc::new(loopback_transport("close_under_traffic"));
     let mut dev = Device::probe(t.clone()).unwrap();
     dev.open(DeviceConfig::new(4), |ch: ChannelInfo| -> RxHandler {
         let tx = ch.tx;
@@ -558,7 +573,7 @@ fn close_under_traffic_returns_every_buffer() {
 #[test]
 fn soft_reset_under_traffic_then_traffic_resumes() {
     let _serial = serial();
-    let t = Arc::new(SimTransport::new(SimConfig::new(Box::<Loopback>::default())).unwrap());
+    let t = Arc::new(loopback_transport("soft_reset"));
     let mut dev = Device::probe(t.clone()).unwrap();
     let delivered = Arc::new(AtomicU64::new(0));
     let factory = |d: Arc<AtomicU64>| {
