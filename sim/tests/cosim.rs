@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::seed;
 use oxnic_driver::{
     ChannelInfo, Device, DeviceConfig, Error, InterruptVectors, RegisterAccess, RxHandler,
     ERROR_VECTOR,
@@ -27,21 +30,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn seed(test: &str) -> u64 {
-    let s = std::env::var("OXNIC_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                % 1_000_000
-        });
-    eprintln!("{test}: seed {s} (rerun with OXNIC_SEED={s})");
-    s
 }
 
 /// `OXNIC_WAVES=DIR`: where test `test`'s waveform goes.
