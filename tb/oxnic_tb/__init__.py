@@ -20,7 +20,9 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD_ROOT = ROOT / "target" / "cocotb"
+# OXNIC_TB_BUILD moves the generated Verilog and the Verilator models elsewhere
+# (two people, or two checkouts of the RTL, testing side by side).
+BUILD_ROOT = Path(os.environ.get("OXNIC_TB_BUILD", ROOT / "target" / "cocotb"))
 
 # Verilator warnings waived for rust-hdl output, in one place (scripts/lint-rtl
 # reads the same list from hw/rtl/verilator-waivers.txt).

@@ -20,7 +20,8 @@ and only when their completion is already in RAM; ``err_set`` reports; final rin
 indices and error flags. Error injection (descriptor read, data write, completion
 write), zero-length / misaligned / short descriptors, enable = 0, a full
 completion ring (retried), a frame larger than the FIFO, halt/idle, and
-back-to-back 64-byte frames (cycles per frame printed, generous bound asserted).
+back-to-back 64-byte frames (cycles per frame printed; at most 10.5 asserted: the
+write channel's 10 beats per frame are the floor).
 
 Run: ``.venv/bin/pytest tb/rx_engine`` (``SEED=n`` replays, ``WAVES=1`` records FST).
 """
@@ -702,7 +703,9 @@ async def back_to_back_64(dut):
     dut._log.info("back-to-back 64-byte frames: %d frames in %d cycles, %.2f cycles/frame "
                   "(steady state %.2f)", n, cycles, cycles / n, steady)
     print(f"rx_engine q{QUEUES}: {steady:.2f} cycles per 64-byte frame (steady state)")
-    assert steady <= 16, f"{steady:.2f} cycles per 64-byte frame"
+    # Cycles, not time: deterministic. The write channel carries 8 data + 2
+    # completion beats per frame, so 10 is the floor; the engine reaches it.
+    assert steady <= 10.5, f"{steady:.2f} cycles per 64-byte frame (the write channel allows 10)"
 
 
 @pytest.mark.parametrize("queues", [1, 8, 64])

@@ -15,9 +15,13 @@
 //!    QUEUE_DISABLED. Otherwise the queue is `RETA[hash[6:0]]`: the tuple is hashed
 //!    by the internal `rss_hash` (`rss_key`), or, for RSS type NONE, entry 0 with
 //!    hash 0. `reta_index` is driven the cycle before `reta_queue` is sampled.
-//! 2. **Descriptor** (stage E): `OP_TAKE_DESC` on the queue. RSP_DISABLED → drop
-//!    QUEUE_DISABLED; RSP_EMPTY → drop NO_DESC. RSP_OK → read the 16-byte
-//!    descriptor (one 2-beat INCR burst, `arsize` 3, ID 0). RRESP ≠ OKAY →
+//! 2. **Descriptor** (stages E and F): E does `OP_TAKE_DESC` on the queue.
+//!    RSP_DISABLED → drop QUEUE_DISABLED; RSP_EMPTY → drop NO_DESC. RSP_OK → E
+//!    issues the read of the 16-byte descriptor (one 2-beat INCR burst, `arsize`
+//!    3, ID 0) and puts the frame into `rdq` (4 entries), then goes on with the
+//!    next frame: up to four descriptor reads are in flight, and their R beats
+//!    come back in issue order (one ID). F takes the head of `rdq`, its R beats,
+//!    and checks the descriptor. RRESP ≠ OKAY →
 //!    `OP_ERROR` on the queue, `err_set` DMA_READ with the descriptor's address,
 //!    drop DMA_ERROR. Descriptor checks: LEN = 0 or ADDR[2:0] ≠ 0 → completion
 //!    with status DESC_ERROR and LEN 0, `err_set` DESC (address = the descriptor's)
@@ -32,14 +36,15 @@
 //!    the stream. A frame to write goes to the buffer in INCR bursts (`awsize` 3,
 //!    ≤ 256 beats, never crossing 4 KiB; the buffer is 8-byte aligned, so beats are
 //!    not shifted, and the last beat's `wstrb` is its `tkeep`).
-//! 4. **Completion** (stage D): waits for the frame's data write responses (in
+//! 4. **Completion** (stages D and G): D waits for the frame's data write responses (in
 //!    order: one AXI ID). Any B ≠ OKAY (reported with `err_set` DMA_WRITE and that
 //!    burst's address as it arrives) → `OP_ERROR`, RX_DROP_DMA_ERROR, no
 //!    completion, no event. Otherwise `OP_COMPLETE` with the frame length (0 for
 //!    DESC_ERROR) gives the slot address and phase; RSP_FULL is retried until a
 //!    slot frees (the completion ring is only full when the driver posted more
 //!    descriptors than it returned completion slots: the receive path then waits,
-//!    and `s_axis_tready` eventually falls). The 16-byte completion is one 2-beat
+//!    and `s_axis_tready` eventually falls). D then hands the completion to G and
+//!    takes the next frame's slot while G writes. The 16-byte completion is one 2-beat
 //!    burst: beat 0 = LEN, STATUS, RSS_TYPE, RSS_HASH; beat 1 = DESC_INDEX, QUEUE,
 //!    PHASE — the phase dword the driver polls is in the last beat, and a burst
 //!    lands in order. Its B OKAY raises `m_event_*` (queue, the vector and
@@ -50,27 +55,38 @@
 //!
 //! # Pipeline and overlap
 //!
-//! The four stages K, E, C, D each hold one frame in their own registers; a stage
-//! hands its frame on when the next one is free, so four frames are in flight:
-//! while C streams frame N's beats, E fetches frame N+1's descriptor, K hashes
-//! frame N+2 and D completes frame N−1. Queue-state operations (E: TAKE_DESC,
+//! The stages K, E, F, C, D, G each hold one frame in their own registers; a
+//! stage hands its frame on when the next one is free, except E → F through
+//! `rdq` (4 frames whose descriptor reads are in flight) and C → D through `cdq`
+//! (2 frames whose data is issued). So while C streams frame N's beats, F checks
+//! frame N+1's descriptor, up to four later frames wait for theirs, E takes the
+//! next descriptor, K hashes the next record, D takes frame N−1's completion slot
+//! and G writes frame N−2's completion. Queue-state operations (E: TAKE_DESC; F:
 //! OP_ERROR; D: COMPLETE, OP_ERROR) share `m_op_*` through a round-robin arbiter
-//! with one operation outstanding. The AW/W channel is shared by C (data bursts)
-//! and D (completion bursts) through an ownership register granted at burst
-//! boundaries (D first); a burst's AW goes out together with its first W beat.
+//! (F before E, then the E/F side and D alternate) with one operation
+//! outstanding. The AW/W channel is shared by C (data bursts) and G (completion
+//! bursts) through an ownership register taken at burst boundaries (G first); a
+//! stage waiting for the channel offers its burst's AW and first W beat in the
+//! very cycle the channel is free, so back-to-back bursts lose no cycle inside
+//! the engine.
 //! Every issued write burst leaves a tag (completion or data, last burst of its
 //! frame, address, queue) in an 8-entry tag FIFO, and B responses (one ID, in
 //! order) are matched against it: per-frame data results queue for D in an
 //! 8-entry result FIFO; a completion's B turns the head of a 4-entry event FIFO
 //! (queue, vector, moderation, pushed with the completion's AW) into `m_event_*`,
 //! so D does not wait for write responses. A completion write error is left in a
-//! pending register that D turns into `OP_ERROR` before its next frame.
+//! `cerrq` FIFO that D turns into `OP_ERROR` before its next frame; its room (like
+//! the event's) is reserved when the completion burst is issued, so taking a B
+//! never waits for D (see DESIGN.md, the deadlock rule). `dres` (8 entries) never
+//! fills: at most four frames have data issued and not yet taken by D (C's, two
+//! in `cdq`, D's).
 //!
 //! Measured in `tb/rx_engine` (`back_to_back_64`: 64-byte frames back to back,
 //! metadata 0 cycles after tlast, no pauses on AXI, queue ops or events):
-//! 14 cycles per frame in steady state (1 and 8 queues). The write channel carries 8
-//! data + 2 completion beats plus a grant cycle per burst, and D's OP_COMPLETE (3
-//! cycles with arbitration) sits between the data's B and the completion burst.
+//! 10 cycles per frame in steady state (1, 8 and 64 queues): the write channel's
+//! 8 data + 2 completion beats, with no idle cycle. Through the whole core the
+//! AXI interconnect (`dma_arb`) adds its AW register per burst; see the README's
+//! benchmark table for the co-simulation figure.
 //!
 //! # Ports
 //!
@@ -246,12 +262,19 @@ enum KState {
     Out,
 }
 
-/// Stage E: descriptor.
+/// Stage E: take a descriptor and issue its read.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum EState {
     Idle,
     Op,
     Ar,
+    Push,
+}
+
+/// Stage F: receive the descriptor (reads in flight, in issue order) and check it.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+enum FState {
+    Idle,
     Rd,
     Check,
     ErrOp,
@@ -270,15 +293,22 @@ enum CState {
     Hand,
 }
 
-/// Stage D: completion.
+/// Stage D: completion slot (after the data's write responses).
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum DState {
     Idle,
     Res,
     Op,
+    Out,
+    ErrOp,
+}
+
+/// Stage G: completion write.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+enum GState {
+    Idle,
     Aw,
     Burst,
-    ErrOp,
 }
 
 fn k<const N: usize>(v: u64) -> Constant<Bits<N>> {
@@ -480,14 +510,23 @@ pub struct RxEngine<const QW: usize> {
     /// Per completion B taken, in order: 1 = written (raise its event), 0 = the
     /// write failed (no event). Its head pairs with `evinfo`'s head.
     evres: RxFifo<Bit, 2>,
-    cerr_pending: DFF<Bit>,
-    cerr_queue: DFF<Bits<QW>>,
+    /// Stage E → F: frames in issue order, with their descriptor read in flight
+    /// (or none, for a frame E already knows is dropped). See [`rdq_word`].
+    rdq: RxFifo<Bits<160>, 2>,
+    /// Stage C → D: frames whose data has been issued, so C starts the next
+    /// frame without waiting for D.
+    cdq: RxFifo<Bits<80>, 1>,
+    /// Queues whose completion write failed, for D to stop (`OP_ERROR`). Room
+    /// for every completion in flight is reserved when the burst is issued, so
+    /// the B path never waits for D (the deadlock rule).
+    cerrq: RxFifo<Bits<QW>, 2>,
     hasher: crate::rss_hash::RssHash,
     frames_in: DFF<Bits<12>>,
     predrained: DFF<Bit>,
     w_owner: DFF<Bits<2>>,
     op_busy: DFF<Bit>,
     op_owner_d: DFF<Bit>,
+    op_owner_f: DFF<Bit>,
     op_last_d: DFF<Bit>,
     b_acc: DFF<Bit>,
     dma_pend: DFF<Bits<3>>,
@@ -511,11 +550,23 @@ pub struct RxEngine<const QW: usize> {
     e_cnt: DFF<Bits<7>>,
     e_dindex: DFF<Bits<16>>,
     e_daddr: DFF<Bits<64>>,
-    e_baddr: DFF<Bits<64>>,
-    e_blen: DFF<Bits<16>>,
-    e_beat: DFF<Bit>,
-    e_rerr: DFF<Bit>,
-    e_errbits: DFF<Bits<4>>,
+    e_rd: DFF<Bit>,
+
+    // Stage F.
+    f_state: DFF<FState>,
+    f_queue: DFF<Bits<QW>>,
+    f_hash: DFF<Bits<32>>,
+    f_type: DFF<Bits<3>>,
+    f_len: DFF<Bits<16>>,
+    f_mode: DFF<Bits<2>>,
+    f_cnt: DFF<Bits<7>>,
+    f_dindex: DFF<Bits<16>>,
+    f_daddr: DFF<Bits<64>>,
+    f_baddr: DFF<Bits<64>>,
+    f_blen: DFF<Bits<16>>,
+    f_beat: DFF<Bit>,
+    f_rerr: DFF<Bit>,
+    f_errbits: DFF<Bits<4>>,
 
     // Stage C.
     c_state: DFF<CState>,
@@ -547,8 +598,21 @@ pub struct RxEngine<const QW: usize> {
     d_vector: DFF<Bits<12>>,
     d_mod: DFF<Bits<32>>,
     d_dmaerr: DFF<Bit>,
-    d_awdone: DFF<Bit>,
-    d_wbeat: DFF<Bits<2>>,
+
+    // Stage G.
+    g_state: DFF<GState>,
+    g_queue: DFF<Bits<QW>>,
+    g_hash: DFF<Bits<32>>,
+    g_type: DFF<Bits<3>>,
+    g_clen: DFF<Bits<16>>,
+    g_status: DFF<Bits<4>>,
+    g_dindex: DFF<Bits<16>>,
+    g_caddr: DFF<Bits<64>>,
+    g_phase: DFF<Bit>,
+    g_vector: DFF<Bits<12>>,
+    g_mod: DFF<Bits<32>>,
+    g_awdone: DFF<Bit>,
+    g_wbeat: DFF<Bits<2>>,
 
     // Combinational helpers.
     ff_pop: Signal<Local, Bit>,
@@ -560,16 +624,27 @@ pub struct RxEngine<const QW: usize> {
     c_w_hs: Signal<Local, Bit>,
     c_aw_ok: Signal<Local, Bit>,
     c_w_ok: Signal<Local, Bit>,
-    d_aw_hs: Signal<Local, Bit>,
-    d_w_hs: Signal<Local, Bit>,
-    d_aw_ok: Signal<Local, Bit>,
-    d_w_ok: Signal<Local, Bit>,
-    d_beat0: Signal<Local, Bits<64>>,
-    d_beat1: Signal<Local, Bits<64>>,
+    g_aw_hs: Signal<Local, Bit>,
+    g_w_hs: Signal<Local, Bit>,
+    g_aw_ok: Signal<Local, Bit>,
+    g_w_ok: Signal<Local, Bit>,
+    g_beat0: Signal<Local, Bits<64>>,
+    g_beat1: Signal<Local, Bits<64>>,
     e_req: Signal<Local, Bit>,
+    f_req: Signal<Local, Bit>,
     d_req: Signal<Local, Bit>,
     pick_d: Signal<Local, Bit>,
     rsp_e: Signal<Local, Bit>,
+    rsp_f: Signal<Local, Bit>,
+    e_take: Signal<Local, Bit>,
+    e_word: Signal<Local, Bits<160>>,
+    c_word: Signal<Local, Bits<80>>,
+    c_hand: Signal<Local, Bit>,
+    g_go: Signal<Local, Bit>,
+    c_go: Signal<Local, Bit>,
+    c_bl: Signal<Local, Bits<16>>,
+    c_bc: Signal<Local, Bits<16>>,
+    c_lb: Signal<Local, Bit>,
     rsp_d: Signal<Local, Bit>,
     tag_cpl: Signal<Local, Bit>,
     tag_last: Signal<Local, Bit>,
@@ -582,8 +657,8 @@ pub struct RxEngine<const QW: usize> {
     dma_add: Signal<Local, Bit>,
     c_tag: Signal<Local, Bits<80>>,
     c_awlen: Signal<Local, Bits<16>>,
-    d_tag: Signal<Local, Bits<80>>,
-    d_can: Signal<Local, Bit>,
+    g_tag: Signal<Local, Bits<80>>,
+    g_can: Signal<Local, Bit>,
     ev_word: Signal<Local, Bits<64>>,
 }
 
@@ -720,14 +795,16 @@ impl<const QW: usize> RxEngine<QW> {
             dres: Default::default(),
             evinfo: Default::default(),
             evres: Default::default(),
-            cerr_pending: Default::default(),
-            cerr_queue: Default::default(),
+            rdq: Default::default(),
+            cdq: Default::default(),
+            cerrq: Default::default(),
             hasher: Default::default(),
             frames_in: Default::default(),
             predrained: Default::default(),
             w_owner: Default::default(),
             op_busy: Default::default(),
             op_owner_d: Default::default(),
+            op_owner_f: Default::default(),
             op_last_d: Default::default(),
             b_acc: Default::default(),
             dma_pend: Default::default(),
@@ -747,11 +824,21 @@ impl<const QW: usize> RxEngine<QW> {
             e_cnt: Default::default(),
             e_dindex: Default::default(),
             e_daddr: Default::default(),
-            e_baddr: Default::default(),
-            e_blen: Default::default(),
-            e_beat: Default::default(),
-            e_rerr: Default::default(),
-            e_errbits: Default::default(),
+            e_rd: Default::default(),
+            f_state: Default::default(),
+            f_queue: Default::default(),
+            f_hash: Default::default(),
+            f_type: Default::default(),
+            f_len: Default::default(),
+            f_mode: Default::default(),
+            f_cnt: Default::default(),
+            f_dindex: Default::default(),
+            f_daddr: Default::default(),
+            f_baddr: Default::default(),
+            f_blen: Default::default(),
+            f_beat: Default::default(),
+            f_rerr: Default::default(),
+            f_errbits: Default::default(),
             c_state: Default::default(),
             c_queue: Default::default(),
             c_hash: Default::default(),
@@ -779,8 +866,19 @@ impl<const QW: usize> RxEngine<QW> {
             d_vector: Default::default(),
             d_mod: Default::default(),
             d_dmaerr: Default::default(),
-            d_awdone: Default::default(),
-            d_wbeat: Default::default(),
+            g_state: Default::default(),
+            g_queue: Default::default(),
+            g_hash: Default::default(),
+            g_type: Default::default(),
+            g_clen: Default::default(),
+            g_status: Default::default(),
+            g_dindex: Default::default(),
+            g_caddr: Default::default(),
+            g_phase: Default::default(),
+            g_vector: Default::default(),
+            g_mod: Default::default(),
+            g_awdone: Default::default(),
+            g_wbeat: Default::default(),
             ff_pop: Default::default(),
             ff_last: Default::default(),
             frames_up: Default::default(),
@@ -790,16 +888,27 @@ impl<const QW: usize> RxEngine<QW> {
             c_w_hs: Default::default(),
             c_aw_ok: Default::default(),
             c_w_ok: Default::default(),
-            d_aw_hs: Default::default(),
-            d_w_hs: Default::default(),
-            d_aw_ok: Default::default(),
-            d_w_ok: Default::default(),
-            d_beat0: Default::default(),
-            d_beat1: Default::default(),
+            g_aw_hs: Default::default(),
+            g_w_hs: Default::default(),
+            g_aw_ok: Default::default(),
+            g_w_ok: Default::default(),
+            g_beat0: Default::default(),
+            g_beat1: Default::default(),
             e_req: Default::default(),
+            f_req: Default::default(),
             d_req: Default::default(),
             pick_d: Default::default(),
             rsp_e: Default::default(),
+            rsp_f: Default::default(),
+            e_take: Default::default(),
+            e_word: Default::default(),
+            c_word: Default::default(),
+            c_hand: Default::default(),
+            g_go: Default::default(),
+            c_go: Default::default(),
+            c_bl: Default::default(),
+            c_bc: Default::default(),
+            c_lb: Default::default(),
             rsp_d: Default::default(),
             tag_cpl: Default::default(),
             tag_last: Default::default(),
@@ -812,8 +921,8 @@ impl<const QW: usize> RxEngine<QW> {
             dma_add: Default::default(),
             c_tag: Default::default(),
             c_awlen: Default::default(),
-            d_tag: Default::default(),
-            d_can: Default::default(),
+            g_tag: Default::default(),
+            g_can: Default::default(),
             ev_word: Default::default(),
         }
     }
@@ -823,68 +932,15 @@ impl<const QW: usize> Logic for RxEngine<QW> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self,
-            clk,
-            frames_in,
-            predrained,
-            w_owner,
-            op_busy,
-            op_owner_d,
-            op_last_d,
-            b_acc,
-            dma_pend,
-            k_state,
-            k_queue,
-            k_hash,
-            k_type,
-            k_len,
-            k_mode,
-            k_cnt,
-            e_state,
-            e_queue,
-            e_hash,
-            e_type,
-            e_len,
-            e_mode,
-            e_cnt,
-            e_dindex,
-            e_daddr,
-            e_baddr,
-            e_blen,
-            e_beat,
-            e_rerr,
-            e_errbits,
-            c_state,
-            c_queue,
-            c_hash,
-            c_type,
-            c_len,
-            c_mode,
-            c_dindex,
-            c_addr,
-            c_left,
-            c_bcnt,
-            c_blen,
-            c_lastb,
-            c_awdone,
-            c_wdone,
-            d_state,
-            d_queue,
-            d_hash,
-            d_type,
-            d_clen,
-            d_status,
-            d_write,
-            d_dindex,
-            d_caddr,
-            d_phase,
-            d_vector,
-            d_mod,
-            d_dmaerr,
-            d_awdone,
-            d_wbeat,
-            cerr_pending,
-            cerr_queue
+            self, clk, frames_in, predrained, w_owner, op_busy, op_owner_d, op_owner_f, op_last_d,
+            b_acc, dma_pend, k_state, k_queue, k_hash, k_type, k_len, k_mode, k_cnt, e_state,
+            e_queue, e_hash, e_type, e_len, e_mode, e_cnt, e_dindex, e_daddr, e_rd, f_state,
+            f_queue, f_hash, f_type, f_len, f_mode, f_cnt, f_dindex, f_daddr, f_baddr, f_blen,
+            f_beat, f_rerr, f_errbits, c_state, c_queue, c_hash, c_type, c_len, c_mode, c_dindex,
+            c_addr, c_left, c_bcnt, c_blen, c_lastb, c_awdone, c_wdone, d_state, d_queue, d_hash,
+            d_type, d_clen, d_status, d_write, d_dindex, d_caddr, d_phase, d_vector, d_mod,
+            d_dmaerr, g_state, g_queue, g_hash, g_type, g_clen, g_status, g_dindex, g_caddr,
+            g_phase, g_vector, g_mod, g_awdone, g_wbeat
         );
         self.ffifo.clk.next = self.clk.val();
         self.tags.clk.next = self.clk.val();
@@ -898,6 +954,12 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.tags.rst.next = self.rst.val();
         self.dres.rst.next = self.rst.val();
         self.hasher.rst.next = self.rst.val();
+        self.rdq.clk.next = self.clk.val();
+        self.rdq.rst.next = self.rst.val();
+        self.cdq.clk.next = self.clk.val();
+        self.cdq.rst.next = self.rst.val();
+        self.cerrq.clk.next = self.clk.val();
+        self.cerrq.rst.next = self.rst.val();
 
         // ---- Frame FIFO input: beats in while there is room.
         self.s_axis_tready.next = (!self.ffifo.full.val()) & (!self.rst.val());
@@ -919,8 +981,8 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.cnt_c.next = 0.into();
         self.dma_add.next = false;
         self.err_set.next = 0.into();
-        self.err_queue.next = self.e_queue.q.val();
-        self.err_addr.next = self.e_daddr.q.val();
+        self.err_queue.next = self.f_queue.q.val();
+        self.err_addr.next = self.f_daddr.q.val();
         self.m_axi_arid.next = 0.into();
         self.m_axi_araddr.next = self.e_daddr.q.val();
         self.m_axi_arlen.next = 1.into();
@@ -952,9 +1014,9 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             self.evres.pop.next = true;
         }
         // What D's completion burst will raise: vector, moderation, queue.
-        self.ev_word.next = bit_cast::<64, 12>(self.d_vector.q.val())
-            | (bit_cast::<64, 32>(self.d_mod.q.val()) << 12)
-            | (bit_cast::<64, QW>(self.d_queue.q.val()) << 44);
+        self.ev_word.next = bit_cast::<64, 12>(self.g_vector.q.val())
+            | (bit_cast::<64, 32>(self.g_mod.q.val()) << 12)
+            | (bit_cast::<64, QW>(self.g_queue.q.val()) << 44);
         self.evinfo.din.next = self.ev_word.val();
         self.evinfo.push.next = false;
         self.dres.push.next = false;
@@ -963,14 +1025,27 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.tags.push.next = false;
         self.tags.pop.next = false;
         self.c_take.next = false;
+        self.c_hand.next = false;
+        self.c_word.next = bit_cast::<80, 32>(self.c_hash.q.val())
+            | (bit_cast::<80, 16>(self.c_len.q.val()) << 32)
+            | (bit_cast::<80, 16>(self.c_dindex.q.val()) << 48)
+            | (bit_cast::<80, 3>(self.c_type.q.val()) << 64)
+            | (bit_cast::<80, 2>(self.c_mode.q.val()) << 67)
+            | (bit_cast::<80, QW>(self.c_queue.q.val()) << 69);
+        self.cdq.din.next = self.c_word.val();
+        self.cdq.push.next = false;
+        self.cdq.pop.next = false;
 
-        // ---- Queue-state operations: E and D, round robin, one outstanding.
-        self.e_req.next =
-            (self.e_state.q.val() == EState::Op) | (self.e_state.q.val() == EState::ErrOp);
+        // ---- Queue-state operations: the descriptor side (F's OP_ERROR first,
+        // then E's OP_TAKE_DESC) and D, round robin, one outstanding.
+        self.e_req.next = self.e_state.q.val() == EState::Op;
+        self.f_req.next = self.f_state.q.val() == FState::ErrOp;
         self.d_req.next =
             (self.d_state.q.val() == DState::Op) | (self.d_state.q.val() == DState::ErrOp);
-        self.pick_d.next = self.d_req.val() & ((!self.e_req.val()) | (!self.op_last_d.q.val()));
-        self.m_op_valid.next = (!self.op_busy.q.val()) & (self.e_req.val() | self.d_req.val());
+        self.pick_d.next = self.d_req.val()
+            & ((!(self.e_req.val() | self.f_req.val())) | (!self.op_last_d.q.val()));
+        self.m_op_valid.next =
+            (!self.op_busy.q.val()) & (self.e_req.val() | self.f_req.val() | self.d_req.val());
         if self.pick_d.val() {
             self.m_op_queue.next = self.d_queue.q.val();
             self.m_op_len.next = self.d_clen.q.val();
@@ -979,21 +1054,26 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             } else {
                 self.m_op_code.next = self.c_op_error.val();
             }
+        } else if self.f_req.val() {
+            self.m_op_queue.next = self.f_queue.q.val();
+            self.m_op_len.next = 0.into();
+            self.m_op_code.next = self.c_op_error.val();
         } else {
             self.m_op_queue.next = self.e_queue.q.val();
             self.m_op_len.next = 0.into();
-            if self.e_state.q.val() == EState::Op {
-                self.m_op_code.next = self.c_op_take.val();
-            } else {
-                self.m_op_code.next = self.c_op_error.val();
-            }
+            self.m_op_code.next = self.c_op_take.val();
         }
         if self.m_op_valid.val() & self.m_op_ready.val() {
             self.op_busy.d.next = true;
             self.op_owner_d.d.next = self.pick_d.val();
+            self.op_owner_f.d.next = (!self.pick_d.val()) & self.f_req.val();
             self.op_last_d.d.next = self.pick_d.val();
         }
-        self.rsp_e.next = self.s_rsp_valid.val() & self.op_busy.q.val() & !self.op_owner_d.q.val();
+        self.rsp_e.next = self.s_rsp_valid.val()
+            & self.op_busy.q.val()
+            & (!self.op_owner_d.q.val())
+            & (!self.op_owner_f.q.val());
+        self.rsp_f.next = self.s_rsp_valid.val() & self.op_busy.q.val() & self.op_owner_f.q.val();
         self.rsp_d.next = self.s_rsp_valid.val() & self.op_busy.q.val() & self.op_owner_d.q.val();
         if self.s_rsp_valid.val() {
             self.op_busy.d.next = false;
@@ -1003,10 +1083,14 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.tag_cpl.next = self.tags.dout.val().get_bit(64);
         self.tag_last.next = self.tags.dout.val().get_bit(65);
         self.m_axi_bready.next = false;
-        if self.tags.valid.val() & (self.e_state.q.val() != EState::Report) {
+        self.cerrq.push.next = false;
+        self.cerrq.din.next = self.tags.dout.val().get_bits::<QW>(66);
+        self.cerrq.pop.next = false;
+        if self.tags.valid.val() & (self.f_state.q.val() != FState::Report) {
             if self.tag_cpl.val() {
-                // A completion's B becomes its event (or its error).
-                self.m_axi_bready.next = !self.cerr_pending.q.val();
+                // A completion's B becomes its event (or its error): room for
+                // both was reserved when the burst was issued.
+                self.m_axi_bready.next = true;
             } else {
                 self.m_axi_bready.next = (!self.tag_last.val()) | (!self.dres.full.val());
             }
@@ -1023,10 +1107,7 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             if self.tag_cpl.val() {
                 self.evres.push.next = true;
                 self.evres.din.next = !self.b_err.val();
-                if self.b_err.val() {
-                    self.cerr_pending.d.next = true;
-                    self.cerr_queue.d.next = self.tags.dout.val().get_bits::<QW>(66);
-                }
+                self.cerrq.push.next = self.b_err.val();
             } else {
                 self.b_acc.d.next = self.b_acc.q.val() | self.b_err.val();
                 if self.tag_last.val() {
@@ -1049,52 +1130,74 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         if self.c_burst.val() > self.c_room.val() {
             self.c_burst.next = self.c_room.val();
         }
-        self.d_can.next =
-            (self.w_owner.q.val() == 0) & (!self.tags.full.val()) & (!self.evinfo.full.val());
-        if (self.w_owner.q.val() == 0) & (!self.tags.full.val()) {
-            if self.d_state.q.val() == DState::Aw {
-                if self.d_can.val() {
-                    self.w_owner.d.next = 2.into();
-                }
-            } else if self.c_state.q.val() == CState::Aw {
-                self.w_owner.d.next = 1.into();
-            }
+        // A completion burst reserves its event entry and, should its write
+        // fail, its `cerrq` entry: completions in flight + failed completions
+        // not yet stopped by D stay within both FIFOs' depth (4).
+        self.g_can.next = (self.w_owner.q.val() == 0)
+            & (!self.tags.full.val())
+            & ((self.evinfo.count.val() + self.cerrq.count.val()) < 4);
+        // The grant is taken and used in the same cycle (`g_go`, `c_go`): a stage
+        // waiting in Aw presents its AW and first W beat in the cycle the
+        // channel is free, so back-to-back bursts lose no cycle here. G first:
+        // a completion never waits behind more than one data burst.
+        self.g_go.next = (self.g_state.q.val() == GState::Aw) & self.g_can.val();
+        self.c_go.next = (self.c_state.q.val() == CState::Aw)
+            & (self.w_owner.q.val() == 0)
+            & (!self.tags.full.val())
+            & (self.g_state.q.val() != GState::Aw);
+        if self.g_go.val() {
+            self.w_owner.d.next = 2.into();
+        } else if self.c_go.val() {
+            self.w_owner.d.next = 1.into();
         }
-        self.c_aw_ok.next = (self.c_state.q.val() == CState::Burst) & !self.c_awdone.q.val();
-        self.c_w_ok.next = (self.c_state.q.val() == CState::Burst)
-            & (!self.c_wdone.q.val())
+        // C's burst: in the grant cycle from the combinational `c_burst`, then
+        // from the registers loaded in that cycle.
+        self.c_bl.next = self.c_blen.q.val();
+        self.c_bc.next = self.c_bcnt.q.val();
+        self.c_lb.next = self.c_lastb.q.val();
+        if self.c_state.q.val() == CState::Aw {
+            self.c_bl.next = self.c_burst.val();
+            self.c_bc.next = self.c_burst.val();
+            self.c_lb.next = self.c_burst.val() == self.c_left.q.val();
+        }
+        self.c_aw_ok.next =
+            ((self.c_state.q.val() == CState::Burst) & !self.c_awdone.q.val()) | self.c_go.val();
+        self.c_w_ok.next = (((self.c_state.q.val() == CState::Burst) & (!self.c_wdone.q.val()))
+            | self.c_go.val())
             & self.ffifo.valid.val();
-        self.d_aw_ok.next = (self.d_state.q.val() == DState::Burst) & !self.d_awdone.q.val();
-        self.d_w_ok.next = (self.d_state.q.val() == DState::Burst) & (self.d_wbeat.q.val() != 2);
-        self.d_beat0.next = (bit_cast::<64, 16>(self.d_clen.q.val()) << self.p_len.val())
-            | (bit_cast::<64, 4>(self.d_status.q.val()) << self.p_status.val())
-            | (bit_cast::<64, 3>(self.d_type.q.val()) << self.p_type.val())
-            | (bit_cast::<64, 32>(self.d_hash.q.val()) << self.p_hash.val());
-        self.d_beat1.next = (bit_cast::<64, 16>(self.d_dindex.q.val()) << self.p_index.val())
-            | (bit_cast::<64, QW>(self.d_queue.q.val()) << self.p_queue.val())
-            | (bit_cast::<64, 1>(self.d_phase.q.val().into()) << self.p_phase.val());
+        self.g_aw_ok.next =
+            ((self.g_state.q.val() == GState::Burst) & !self.g_awdone.q.val()) | self.g_go.val();
+        self.g_w_ok.next = ((self.g_state.q.val() == GState::Burst) & (self.g_wbeat.q.val() != 2))
+            | self.g_go.val();
+        self.g_beat0.next = (bit_cast::<64, 16>(self.g_clen.q.val()) << self.p_len.val())
+            | (bit_cast::<64, 4>(self.g_status.q.val()) << self.p_status.val())
+            | (bit_cast::<64, 3>(self.g_type.q.val()) << self.p_type.val())
+            | (bit_cast::<64, 32>(self.g_hash.q.val()) << self.p_hash.val());
+        self.g_beat1.next = (bit_cast::<64, 16>(self.g_dindex.q.val()) << self.p_index.val())
+            | (bit_cast::<64, QW>(self.g_queue.q.val()) << self.p_queue.val())
+            | (bit_cast::<64, 1>(self.g_phase.q.val().into()) << self.p_phase.val());
         self.c_tag.next = bit_cast::<80, 64>(self.c_addr.q.val())
-            | (bit_cast::<80, 1>(self.c_lastb.q.val().into()) << 65)
+            | (bit_cast::<80, 1>(self.c_lb.val().into()) << 65)
             | (bit_cast::<80, QW>(self.c_queue.q.val()) << 66);
-        self.d_tag.next = bit_cast::<80, 64>(self.d_caddr.q.val())
+        self.g_tag.next = bit_cast::<80, 64>(self.g_caddr.q.val())
             | self.c_tag_cpl.val()
-            | (bit_cast::<80, QW>(self.d_queue.q.val()) << 66);
-        self.c_awlen.next = self.c_blen.q.val() - 1;
+            | (bit_cast::<80, QW>(self.g_queue.q.val()) << 66);
+        self.c_awlen.next = self.c_bl.val() - 1;
         self.m_axi_awid.next = 0.into();
         self.m_axi_awsize.next = 3.into();
         self.m_axi_awburst.next = 1.into();
-        self.m_axi_awvalid.next = self.c_aw_ok.val() | self.d_aw_ok.val();
-        self.m_axi_wvalid.next = self.c_w_ok.val() | self.d_w_ok.val();
-        if self.d_state.q.val() == DState::Burst {
-            self.m_axi_awaddr.next = self.d_caddr.q.val();
+        self.m_axi_awvalid.next = self.c_aw_ok.val() | self.g_aw_ok.val();
+        self.m_axi_wvalid.next = self.c_w_ok.val() | self.g_w_ok.val();
+        if (self.g_state.q.val() == GState::Burst) | self.g_go.val() {
+            self.m_axi_awaddr.next = self.g_caddr.q.val();
             self.m_axi_awlen.next = 1.into();
-            self.tags.din.next = self.d_tag.val();
+            self.tags.din.next = self.g_tag.val();
             self.m_axi_wstrb.next = 0xFF.into();
-            if self.d_wbeat.q.val() == 0 {
-                self.m_axi_wdata.next = self.d_beat0.val();
+            if self.g_wbeat.q.val() == 0 {
+                self.m_axi_wdata.next = self.g_beat0.val();
                 self.m_axi_wlast.next = false;
             } else {
-                self.m_axi_wdata.next = self.d_beat1.val();
+                self.m_axi_wdata.next = self.g_beat1.val();
                 self.m_axi_wlast.next = true;
             }
         } else {
@@ -1103,20 +1206,24 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             self.tags.din.next = self.c_tag.val();
             self.m_axi_wdata.next = self.ffifo.dout.val().get_bits::<64>(0);
             self.m_axi_wstrb.next = self.ffifo.dout.val().get_bits::<8>(64);
-            self.m_axi_wlast.next = self.c_bcnt.q.val() == 1;
+            self.m_axi_wlast.next = self.c_bc.val() == 1;
         }
         self.c_aw_hs.next = self.c_aw_ok.val() & self.m_axi_awready.val();
         self.c_w_hs.next = self.c_w_ok.val() & self.m_axi_wready.val();
-        self.d_aw_hs.next = self.d_aw_ok.val() & self.m_axi_awready.val();
-        self.d_w_hs.next = self.d_w_ok.val() & self.m_axi_wready.val();
-        if self.c_aw_hs.val() | self.d_aw_hs.val() {
+        self.g_aw_hs.next = self.g_aw_ok.val() & self.m_axi_awready.val();
+        self.g_w_hs.next = self.g_w_ok.val() & self.m_axi_wready.val();
+        if self.c_aw_hs.val() | self.g_aw_hs.val() {
             self.tags.push.next = true;
         }
-        if self.d_aw_hs.val() {
+        if self.g_aw_hs.val() {
             self.evinfo.push.next = true;
         }
 
         // ---- Stage K: take a record, classify, look the queue up.
+        // (K hands its frame to E when E takes it: `e_take`.)
+        self.e_take.next = (self.e_state.q.val() == EState::Idle)
+            & (self.k_state.q.val() == KState::Out)
+            & (!self.rdq.full.val());
         match self.k_state.q.val() {
             KState::Idle => {
                 self.s_meta_ready.next =
@@ -1164,24 +1271,42 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                 self.k_state.d.next = KState::Out;
             }
             KState::Out => {
-                if self.e_state.q.val() == EState::Idle {
+                if self.e_take.val() {
                     self.k_state.d.next = KState::Idle;
                 }
             }
         }
 
-        // ---- Stage E: descriptor.
+        // ---- Stage E: take the descriptor and issue its read; the frame then
+        // waits in `rdq` while the read is in flight, so E goes on with the next
+        // frame (descriptor reads are pipelined: up to 4 in flight, one ID, in
+        // order) instead of waiting out the read latency frame by frame.
+        self.e_word.next = bit_cast::<160, 64>(self.e_daddr.q.val())
+            | (bit_cast::<160, 16>(self.e_dindex.q.val()) << 64)
+            | (bit_cast::<160, 16>(self.e_len.q.val()) << 80)
+            | (bit_cast::<160, 32>(self.e_hash.q.val()) << 96)
+            | (bit_cast::<160, 3>(self.e_type.q.val()) << 128)
+            | (bit_cast::<160, 2>(self.e_mode.q.val()) << 131)
+            | (bit_cast::<160, 7>(self.e_cnt.q.val()) << 133)
+            | (bit_cast::<160, 1>(self.e_rd.q.val().into()) << 140)
+            | (bit_cast::<160, QW>(self.e_queue.q.val()) << 141);
+        self.rdq.din.next = self.e_word.val();
+        self.rdq.push.next = false;
+        self.rdq.pop.next = false;
         match self.e_state.q.val() {
             EState::Idle => {
-                if self.k_state.q.val() == KState::Out {
+                if self.e_take.val() {
                     self.e_queue.d.next = self.k_queue.q.val();
                     self.e_hash.d.next = self.k_hash.q.val();
                     self.e_type.d.next = self.k_type.q.val();
                     self.e_len.d.next = self.k_len.q.val();
                     self.e_mode.d.next = self.k_mode.q.val();
                     self.e_cnt.d.next = self.k_cnt.q.val();
+                    self.e_daddr.d.next = 0.into();
+                    self.e_dindex.d.next = 0.into();
+                    self.e_rd.d.next = false;
                     if self.k_mode.q.val() == self.c_mode_discard.val() {
-                        self.e_state.d.next = EState::Out;
+                        self.e_state.d.next = EState::Push;
                     } else {
                         self.e_state.d.next = EState::Op;
                     }
@@ -1194,74 +1319,104 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                     if self.s_rsp_status.val() == self.c_rsp_disabled.val() {
                         self.e_mode.d.next = self.c_mode_discard.val();
                         self.e_cnt.d.next = self.c_cnt_disabled.val();
-                        self.e_state.d.next = EState::Out;
+                        self.e_state.d.next = EState::Push;
                     } else if self.s_rsp_status.val() == self.c_rsp_empty.val() {
                         self.e_mode.d.next = self.c_mode_discard.val();
                         self.e_cnt.d.next = self.c_cnt_no_desc.val();
-                        self.e_state.d.next = EState::Out;
+                        self.e_state.d.next = EState::Push;
                     } else {
+                        self.e_rd.d.next = true;
                         self.e_state.d.next = EState::Ar;
                     }
                 }
             }
             EState::Ar => {
+                // `rdq` had room when the frame was taken (only E pushes).
                 self.m_axi_arvalid.next = true;
                 if self.m_axi_arready.val() {
-                    self.e_beat.d.next = false;
-                    self.e_rerr.d.next = false;
-                    self.e_state.d.next = EState::Rd;
+                    self.rdq.push.next = true;
+                    self.e_state.d.next = EState::Idle;
                 }
             }
-            EState::Rd => {
+            EState::Push => {
+                self.rdq.push.next = true;
+                self.e_state.d.next = EState::Idle;
+            }
+        }
+
+        // ---- Stage F: the head of `rdq` takes its descriptor's R beats (they
+        // come back in issue order) and checks the descriptor.
+        match self.f_state.q.val() {
+            FState::Idle => {
+                if self.rdq.valid.val() {
+                    self.rdq.pop.next = true;
+                    self.f_daddr.d.next = self.rdq.dout.val().get_bits::<64>(0);
+                    self.f_dindex.d.next = self.rdq.dout.val().get_bits::<16>(64);
+                    self.f_len.d.next = self.rdq.dout.val().get_bits::<16>(80);
+                    self.f_hash.d.next = self.rdq.dout.val().get_bits::<32>(96);
+                    self.f_type.d.next = self.rdq.dout.val().get_bits::<3>(128);
+                    self.f_mode.d.next = self.rdq.dout.val().get_bits::<2>(131);
+                    self.f_cnt.d.next = self.rdq.dout.val().get_bits::<7>(133);
+                    self.f_queue.d.next = self.rdq.dout.val().get_bits::<QW>(141);
+                    self.f_beat.d.next = false;
+                    self.f_rerr.d.next = false;
+                    if self.rdq.dout.val().get_bit(140) {
+                        self.f_state.d.next = FState::Rd;
+                    } else {
+                        self.f_state.d.next = FState::Out;
+                    }
+                }
+            }
+            FState::Rd => {
                 self.m_axi_rready.next = true;
                 if self.m_axi_rvalid.val() {
-                    if self.e_beat.q.val() {
-                        self.e_blen.d.next = self.m_axi_rdata.val().get_bits::<16>(0);
+                    if self.f_beat.q.val() {
+                        self.f_blen.d.next = self.m_axi_rdata.val().get_bits::<16>(0);
                     } else {
-                        self.e_baddr.d.next = self.m_axi_rdata.val();
+                        self.f_baddr.d.next = self.m_axi_rdata.val();
                     }
-                    self.e_beat.d.next = true;
-                    self.e_rerr.d.next = self.e_rerr.q.val() | (self.m_axi_rresp.val() != 0);
+                    self.f_beat.d.next = true;
+                    self.f_rerr.d.next = self.f_rerr.q.val() | (self.m_axi_rresp.val() != 0);
                     if self.m_axi_rlast.val() {
-                        self.e_state.d.next = EState::Check;
+                        self.f_state.d.next = FState::Check;
                     }
                 }
             }
-            EState::Check => {
-                if self.e_rerr.q.val() {
-                    self.e_mode.d.next = self.c_mode_discard.val();
-                    self.e_cnt.d.next = self.c_cnt_dma.val();
-                    self.e_errbits.d.next = self.c_err_read.val();
-                    self.e_state.d.next = EState::ErrOp;
-                } else if (self.e_blen.q.val() == 0) | (self.e_baddr.q.val().get_bits::<3>(0) != 0)
+            FState::Check => {
+                if self.f_rerr.q.val() {
+                    self.f_mode.d.next = self.c_mode_discard.val();
+                    self.f_cnt.d.next = self.c_cnt_dma.val();
+                    self.f_errbits.d.next = self.c_err_read.val();
+                    self.f_state.d.next = FState::ErrOp;
+                } else if (self.f_blen.q.val() == 0) | (self.f_baddr.q.val().get_bits::<3>(0) != 0)
                 {
-                    self.e_mode.d.next = self.c_mode_desc_err.val();
-                    self.e_errbits.d.next = self.c_err_desc.val();
-                    self.e_state.d.next = EState::Report;
-                } else if self.e_blen.q.val() < self.e_len.q.val() {
-                    self.e_mode.d.next = self.c_mode_desc_err.val();
-                    self.e_cnt.d.next = self.c_cnt_oversize.val();
-                    self.e_state.d.next = EState::Out;
+                    self.f_mode.d.next = self.c_mode_desc_err.val();
+                    self.f_errbits.d.next = self.c_err_desc.val();
+                    self.f_state.d.next = FState::Report;
+                } else if self.f_blen.q.val() < self.f_len.q.val() {
+                    self.f_mode.d.next = self.c_mode_desc_err.val();
+                    self.f_cnt.d.next = self.c_cnt_oversize.val();
+                    self.f_state.d.next = FState::Out;
                 } else {
-                    self.e_state.d.next = EState::Out;
+                    self.f_state.d.next = FState::Out;
                 }
             }
-            EState::ErrOp => {
-                if self.rsp_e.val() {
-                    self.e_state.d.next = EState::Report;
+            FState::ErrOp => {
+                if self.rsp_f.val() {
+                    self.f_state.d.next = FState::Report;
                 }
             }
-            EState::Report => {
+            FState::Report => {
                 // The B path holds its responses this cycle: one report at a time.
-                self.err_set.next = self.e_errbits.q.val();
-                self.err_queue.next = self.e_queue.q.val();
-                self.err_addr.next = self.e_daddr.q.val();
-                self.e_state.d.next = EState::Out;
+                self.err_set.next = self.f_errbits.q.val();
+                self.err_queue.next = self.f_queue.q.val();
+                self.err_addr.next = self.f_daddr.q.val();
+                self.f_state.d.next = FState::Out;
             }
-            EState::Out => {
+            FState::Out => {
                 if self.c_state.q.val() == CState::Idle {
                     self.c_take.next = true;
-                    self.e_state.d.next = EState::Idle;
+                    self.f_state.d.next = FState::Idle;
                 }
             }
         }
@@ -1270,20 +1425,20 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         match self.c_state.q.val() {
             CState::Idle => {
                 if self.c_take.val() {
-                    self.cnt_c.next = self.e_cnt.q.val();
-                    self.c_queue.d.next = self.e_queue.q.val();
-                    self.c_hash.d.next = self.e_hash.q.val();
-                    self.c_type.d.next = self.e_type.q.val();
-                    self.c_len.d.next = self.e_len.q.val();
-                    self.c_mode.d.next = self.e_mode.q.val();
-                    self.c_dindex.d.next = self.e_dindex.q.val();
-                    self.c_addr.d.next = self.e_baddr.q.val();
-                    self.c_left.d.next = (self.e_len.q.val() + 7) >> 3;
+                    self.cnt_c.next = self.f_cnt.q.val();
+                    self.c_queue.d.next = self.f_queue.q.val();
+                    self.c_hash.d.next = self.f_hash.q.val();
+                    self.c_type.d.next = self.f_type.q.val();
+                    self.c_len.d.next = self.f_len.q.val();
+                    self.c_mode.d.next = self.f_mode.q.val();
+                    self.c_dindex.d.next = self.f_dindex.q.val();
+                    self.c_addr.d.next = self.f_baddr.q.val();
+                    self.c_left.d.next = (self.f_len.q.val() + 7) >> 3;
                     if self.predrained.q.val() {
                         // Its beats are already gone (see "Frames larger than
                         // the FIFO").
                         self.predrained.d.next = false;
-                    } else if self.e_mode.q.val() == self.c_mode_write.val() {
+                    } else if self.f_mode.q.val() == self.c_mode_write.val() {
                         self.c_state.d.next = CState::Aw;
                     } else {
                         self.c_state.d.next = CState::Discard;
@@ -1295,17 +1450,26 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                 }
             }
             CState::Aw => {
-                // Wait for the write channel; the grant is registered above.
+                // Wait for the write channel; in the grant cycle (`c_go`) the
+                // burst's AW and first beat are already offered.
                 self.c_blen.d.next = self.c_burst.val();
                 self.c_bcnt.d.next = self.c_burst.val();
-                self.c_lastb.d.next = self.c_burst.val() == self.c_left.q.val();
+                self.c_lastb.d.next = self.c_lb.val();
                 self.c_awdone.d.next = false;
                 self.c_wdone.d.next = false;
-                if (self.w_owner.q.val() == 0)
-                    & (!self.tags.full.val())
-                    & (self.d_state.q.val() != DState::Aw)
-                {
+                if self.c_go.val() {
                     self.c_state.d.next = CState::Burst;
+                    if self.c_aw_hs.val() {
+                        self.c_awdone.d.next = true;
+                    }
+                    if self.c_w_hs.val() {
+                        self.ff_pop.next = true;
+                        self.c_bcnt.d.next = self.c_burst.val() - 1;
+                        self.c_left.d.next = self.c_left.q.val() - 1;
+                        if self.c_burst.val() == 1 {
+                            self.c_wdone.d.next = true;
+                        }
+                    }
                 }
             }
             CState::Burst => {
@@ -1327,7 +1491,7 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                     self.c_addr.d.next =
                         self.c_addr.q.val() + (bit_cast::<64, 16>(self.c_blen.q.val()) << 3);
                     if self.c_lastb.q.val() {
-                        self.c_state.d.next = CState::Hand;
+                        self.c_hand.next = true;
                     } else {
                         self.c_state.d.next = CState::Aw;
                     }
@@ -1338,7 +1502,7 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                     self.ff_pop.next = true;
                     if self.ffifo.dout.val().get_bit(72) {
                         if self.c_mode.q.val() == self.c_mode_desc_err.val() {
-                            self.c_state.d.next = CState::Hand;
+                            self.c_hand.next = true;
                         } else {
                             self.c_state.d.next = CState::Idle;
                         }
@@ -1355,11 +1519,17 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                 }
             }
             CState::Hand => {
-                // D takes the frame in Idle unless it first stops a queue whose
-                // completion write failed.
-                if (self.d_state.q.val() == DState::Idle) & !self.cerr_pending.q.val() {
-                    self.c_state.d.next = CState::Idle;
-                }
+                self.c_hand.next = true;
+            }
+        }
+        // The frame's data is issued (or it completes with DESC_ERROR): hand it
+        // to D through `cdq` and take the next one; wait in Hand while it is full.
+        if self.c_hand.val() {
+            if self.cdq.full.val() {
+                self.c_state.d.next = CState::Hand;
+            } else {
+                self.cdq.push.next = true;
+                self.c_state.d.next = CState::Idle;
             }
         }
         self.ffifo.pop.next = self.ff_pop.val();
@@ -1374,20 +1544,22 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         // ---- Stage D: completion.
         match self.d_state.q.val() {
             DState::Idle => {
-                if self.cerr_pending.q.val() {
-                    // A completion write failed: stop that queue.
-                    self.d_queue.d.next = self.cerr_queue.q.val();
+                if self.cerrq.valid.val() {
+                    // A completion write failed: stop that queue first.
+                    self.cerrq.pop.next = true;
+                    self.d_queue.d.next = self.cerrq.dout.val();
                     self.d_dmaerr.d.next = false;
                     self.d_state.d.next = DState::ErrOp;
-                } else if self.c_state.q.val() == CState::Hand {
-                    self.d_queue.d.next = self.c_queue.q.val();
-                    self.d_hash.d.next = self.c_hash.q.val();
-                    self.d_type.d.next = self.c_type.q.val();
-                    self.d_dindex.d.next = self.c_dindex.q.val();
+                } else if self.cdq.valid.val() {
+                    self.cdq.pop.next = true;
+                    self.d_queue.d.next = self.cdq.dout.val().get_bits::<QW>(69);
+                    self.d_hash.d.next = self.cdq.dout.val().get_bits::<32>(0);
+                    self.d_type.d.next = self.cdq.dout.val().get_bits::<3>(64);
+                    self.d_dindex.d.next = self.cdq.dout.val().get_bits::<16>(48);
                     self.d_dmaerr.d.next = false;
-                    if self.c_mode.q.val() == self.c_mode_write.val() {
+                    if self.cdq.dout.val().get_bits::<2>(67) == self.c_mode_write.val() {
                         self.d_write.d.next = true;
-                        self.d_clen.d.next = self.c_len.q.val();
+                        self.d_clen.d.next = self.cdq.dout.val().get_bits::<16>(32);
                         self.d_status.d.next = self.c_cpl_ok.val();
                         self.d_state.d.next = DState::Res;
                     } else {
@@ -1415,38 +1587,65 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                     self.d_phase.d.next = self.s_rsp_phase.val();
                     self.d_vector.d.next = self.s_rsp_vector.val();
                     self.d_mod.d.next = self.s_rsp_moderation.val();
-                    self.d_state.d.next = DState::Aw;
+                    self.d_state.d.next = DState::Out;
                 }
             }
-            DState::Aw => {
-                self.d_awdone.d.next = false;
-                self.d_wbeat.d.next = 0.into();
-                if self.d_can.val() {
-                    self.d_state.d.next = DState::Burst;
-                }
-            }
-            DState::Burst => {
-                if self.d_aw_hs.val() {
-                    self.d_awdone.d.next = true;
-                }
-                if self.d_w_hs.val() {
-                    self.d_wbeat.d.next = self.d_wbeat.q.val() + 1;
-                }
-                if (self.d_awdone.q.val() | self.d_aw_hs.val())
-                    & ((self.d_wbeat.q.val() == 2)
-                        | (self.d_w_hs.val() & (self.d_wbeat.q.val() == 1)))
-                {
-                    self.w_owner.d.next = 0.into();
+            DState::Out => {
+                // G takes the completion when it is free: D goes on with the
+                // next frame's slot while G waits for the write channel.
+                if self.g_state.q.val() == GState::Idle {
+                    self.g_queue.d.next = self.d_queue.q.val();
+                    self.g_hash.d.next = self.d_hash.q.val();
+                    self.g_type.d.next = self.d_type.q.val();
+                    self.g_clen.d.next = self.d_clen.q.val();
+                    self.g_status.d.next = self.d_status.q.val();
+                    self.g_dindex.d.next = self.d_dindex.q.val();
+                    self.g_caddr.d.next = self.d_caddr.q.val();
+                    self.g_phase.d.next = self.d_phase.q.val();
+                    self.g_vector.d.next = self.d_vector.q.val();
+                    self.g_mod.d.next = self.d_mod.q.val();
+                    self.g_awdone.d.next = false;
+                    self.g_wbeat.d.next = 0.into();
+                    self.g_state.d.next = GState::Aw;
                     self.d_state.d.next = DState::Idle;
                 }
             }
             DState::ErrOp => {
                 if self.rsp_d.val() {
                     self.dma_add.next = self.d_dmaerr.q.val();
-                    if !self.d_dmaerr.q.val() {
-                        self.cerr_pending.d.next = false;
-                    }
                     self.d_state.d.next = DState::Idle;
+                }
+            }
+        }
+
+        // ---- Stage G: the completion burst (2 beats, phase dword last).
+        match self.g_state.q.val() {
+            GState::Idle => {}
+            GState::Aw => {
+                // As C: the grant cycle offers the AW and beat 0.
+                if self.g_go.val() {
+                    self.g_state.d.next = GState::Burst;
+                    if self.g_aw_hs.val() {
+                        self.g_awdone.d.next = true;
+                    }
+                    if self.g_w_hs.val() {
+                        self.g_wbeat.d.next = 1.into();
+                    }
+                }
+            }
+            GState::Burst => {
+                if self.g_aw_hs.val() {
+                    self.g_awdone.d.next = true;
+                }
+                if self.g_w_hs.val() {
+                    self.g_wbeat.d.next = self.g_wbeat.q.val() + 1;
+                }
+                if (self.g_awdone.q.val() | self.g_aw_hs.val())
+                    & ((self.g_wbeat.q.val() == 2)
+                        | (self.g_w_hs.val() & (self.g_wbeat.q.val() == 1)))
+                {
+                    self.w_owner.d.next = 0.into();
+                    self.g_state.d.next = GState::Idle;
                 }
             }
         }
@@ -1467,26 +1666,32 @@ impl<const QW: usize> Logic for RxEngine<QW> {
 
         self.idle.next = (self.k_state.q.val() == KState::Idle)
             & (self.e_state.q.val() == EState::Idle)
+            & (self.f_state.q.val() == FState::Idle)
+            & self.rdq.empty.val()
             & (self.c_state.q.val() == CState::Idle)
+            & self.cdq.empty.val()
+            & self.cerrq.empty.val()
             & (self.d_state.q.val() == DState::Idle)
+            & (self.g_state.q.val() == GState::Idle)
             & self.tags.empty.val()
             & (!self.op_busy.q.val())
             & (self.dma_pend.q.val() == 0)
-            & self.evinfo.empty.val()
-            & (!self.cerr_pending.q.val());
+            & self.evinfo.empty.val();
 
         if self.rst.val() {
             self.k_state.d.next = KState::Idle;
             self.e_state.d.next = EState::Idle;
+            self.f_state.d.next = FState::Idle;
             self.c_state.d.next = CState::Idle;
             self.d_state.d.next = DState::Idle;
+            self.g_state.d.next = GState::Idle;
             self.frames_in.d.next = 0.into();
             self.predrained.d.next = false;
             self.w_owner.d.next = 0.into();
             self.op_busy.d.next = false;
             self.b_acc.d.next = false;
             self.dma_pend.d.next = 0.into();
-            self.cerr_pending.d.next = false;
+            self.op_owner_f.d.next = false;
         }
     }
 }

@@ -53,6 +53,10 @@ struct Args {
     /// Seed of the traffic.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Run only the RTL receive-rate measurement and write its waveform (FST)
+    /// here: 2,000 cycles of the measured steady state.
+    #[arg(long)]
+    rtl_waves: Option<PathBuf>,
 }
 
 /// An endless stream of frames from a generator, no flow control: the bare
@@ -107,10 +111,20 @@ fn bare_cycles_per_s(cycles: u64, seed: u64) -> f64 {
 
 /// 64-byte frames into 8 queues with full rings, no driver running: frames per
 /// cycle, measured over the second half of the stream.
-fn rtl_frames_per_cycle_64b(frames: u64, seed: u64) -> Result<(f64, u64), String> {
+fn rtl_frames_per_cycle_64b(
+    frames: u64,
+    seed: u64,
+    waves: Option<&std::path::Path>,
+) -> Result<(f64, u64), String> {
     let sent = Arc::new(AtomicU64::new(0));
     let mut cfg = SimConfig::new(Box::new(oxnic_sim::NoMac::default()));
     cfg.clock = Clock::Lockstep;
+    if let Some(p) = waves {
+        // Every frame takes ~10-20 cycles, so the middle of the stream is well
+        // inside the measured window.
+        let mid = frames * 7 / 10 * 12;
+        cfg.waves = Some((p.to_path_buf(), Some((mid, mid + 2000))));
+    }
     cfg.arena_bytes = 64 << 20;
     let t = Arc::new(SimTransport::new(cfg).map_err(|e| e.to_string())?);
     let mut dev = Device::probe(t.clone()).map_err(|e| e.to_string())?;
@@ -195,6 +209,21 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(p) = &a.rtl_waves {
+        return match rtl_frames_per_cycle_64b(20_000, a.seed, Some(p)) {
+            Ok((fpc, drops)) => {
+                println!(
+                    "rtl_frames_per_cycle_64b {fpc:.4} (drops {drops}); waveform {}",
+                    p.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("bench: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let (bare_n, cosim_n, rtl_n, scale_n) = if a.quick {
         (1_500_000, 20_000, 20_000, 4_000)
     } else {
@@ -224,7 +253,7 @@ fn main() -> ExitCode {
     };
 
     eprintln!("bench: RTL receive rate, 64-byte frames, 8 queues, no driver");
-    let (rtl_fpc, rtl_drops) = match rtl_frames_per_cycle_64b(rtl_n, a.seed) {
+    let (rtl_fpc, rtl_drops) = match rtl_frames_per_cycle_64b(rtl_n, a.seed, None) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("bench: {e}");
