@@ -35,6 +35,11 @@
 //!   first), then holds the blocks' reset for one cycle. Their RAM sweeps follow;
 //!   CTRL.SOFT_RESET reads 1 (STATUS.RESET_BUSY) until the sequencer is back to
 //!   running and every sweep has finished. `rst` resets everything at once.
+//!   A frame that was arriving on `s_axis_rx` when the blocks were reset (this
+//!   block tracks the MAC's frame boundaries, and only `rst` clears that) has
+//!   its remaining beats taken and discarded up to its `tlast`, uncounted — it
+//!   began before the reset zeroed the counters — so its tail is never taken
+//!   for a frame of its own.
 //! * STATUS.QUIESCENT: both engines and the message writer idle.
 
 use crate::{AxilRegIf, Csr, DmaArb, IrqUnit, QueueState, RxEngine, RxParse, TxEngine};
@@ -205,6 +210,12 @@ pub struct OxnicTop<const QW: usize, const QW1: usize, const VW: usize, const WW
     tx_engine: TxEngine<QW>,
     dma: DmaArb,
     reset_state: DFF<ResetState>,
+    /// A frame is arriving on `s_axis_rx` (a beat without `tlast` was taken).
+    /// Only `rst` clears it: it is the MAC's state, not the core's.
+    rx_mid: DFF<Bit>,
+    /// Discarding the rest of a frame that a soft reset cut.
+    rx_skip: DFF<Bit>,
+    rx_mid_next: Signal<Local, Bit>,
     block_rst: Signal<Local, Bit>,
     halt: Signal<Local, Bit>,
     engines_idle: Signal<Local, Bit>,
@@ -300,6 +311,9 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize>
             tx_engine: TxEngine::new(),
             dma: Default::default(),
             reset_state: Default::default(),
+            rx_mid: Default::default(),
+            rx_skip: Default::default(),
+            rx_mid_next: Default::default(),
             block_rst: Default::default(),
             halt: Default::default(),
             engines_idle: Default::default(),
@@ -316,7 +330,7 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> Logic
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, reset_state);
+        dff_setup!(self, clk, reset_state, rx_mid, rx_skip);
         self.axil.clk.next = self.clk.val();
         self.csr.clk.next = self.clk.val();
         self.rx_queue.clk.next = self.clk.val();
@@ -450,8 +464,32 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> Logic
         // Receive path.
         self.rx_parse.s_axis_rx_tdata.next = self.s_axis_rx_tdata.val();
         self.rx_parse.s_axis_rx_tkeep.next = self.s_axis_rx_tkeep.val();
-        self.rx_parse.s_axis_rx_tvalid.next = self.s_axis_rx_tvalid.val();
+        // After a soft reset that cut a frame, its remaining beats are taken and
+        // discarded up to its tlast (it began before the reset zeroed the
+        // counters, so it is not counted); rx_parse then sees the next frame's
+        // first beat as a first beat.
+        self.rx_parse.s_axis_rx_tvalid.next = self.s_axis_rx_tvalid.val() & !self.rx_skip.q.val();
         self.s_axis_rx_tready.next = self.rx_parse.s_axis_rx_tready.val();
+        if self.rx_skip.q.val() {
+            self.s_axis_rx_tready.next = true;
+            if self.s_axis_rx_tvalid.val() & self.s_axis_rx_tlast.val() {
+                self.rx_skip.d.next = false;
+            }
+        }
+        self.rx_mid_next.next = self.rx_mid.q.val();
+        if self.s_axis_rx_tvalid.val() & self.s_axis_rx_tready.val() {
+            self.rx_mid_next.next = !self.s_axis_rx_tlast.val();
+        }
+        self.rx_mid.d.next = self.rx_mid_next.val();
+        // rx_parse forgets the frame in progress at the blocks' reset; the MAC
+        // does not: the rest of a frame cut here must not be taken for a new one.
+        if self.reset_state.q.val() == ResetState::Reset {
+            self.rx_skip.d.next = self.rx_mid_next.val();
+        }
+        if self.rst.val() {
+            self.rx_mid.d.next = false;
+            self.rx_skip.d.next = false;
+        }
         self.rx_parse.s_axis_rx_tlast.next = self.s_axis_rx_tlast.val();
         self.rx_parse.s_axis_rx_tuser.next = self.s_axis_rx_tuser.val();
         self.rx_parse.mtu.next = self.csr.mtu.val();
