@@ -523,7 +523,7 @@ pub mod queue {
     /// Queue enable.
     pub const CTRL: u32 = 0x14;
     /// `CTRL.ENABLE`.
-    pub const CTRL_ENABLE: Field = f("ENABLE", 0, 1, Access::RW, 0, "Write 1: check CONFIG (out of range: ERR_STATUS.CONFIG set, STATUS.CONFIG_ERROR set, queue stays disabled), clear the error state, zero the device indices and start. Write 0: stop after the frame in flight.");
+    pub const CTRL_ENABLE: Field = f("ENABLE", 0, 1, Access::RW, 0, "Write 1: check CONFIG (out of range: ERR_STATUS.CONFIG set, STATUS.CONFIG_ERROR set, queue stays disabled), clear the error state, zero all four ring indices (DESC_CONS, CPL_PROD and the doorbells DB_DESC_PROD, DB_CPL_CONS: post descriptors after enabling) and start. Write 0: stop after the frame in flight.");
 
     /// Queue status.
     pub const STATUS: u32 = 0x18;
@@ -593,7 +593,7 @@ pub mod queue {
     /// Interrupt moderation (ethtool rx-usecs / rx-frames).
     pub const IRQ_MODERATION: u32 = 0x28;
     /// `IRQ_MODERATION.USECS`.
-    pub const IRQ_MODERATION_USECS: Field = f("USECS", 0, 16, Access::RW, 0, "Minimum interval between two interrupts of this queue, in microseconds of device time; 0: none.");
+    pub const IRQ_MODERATION_USECS: Field = f("USECS", 0, 16, Access::RW, 0, "Minimum interval between two events of this queue passed on to its interrupt latch, in microseconds of device time; 0: none. While the queue stays armed, that is the interval between its interrupts. An event latched while the queue was disarmed fires at the re-arm (no event is lost), which can be sooner than USECS after the previous interrupt.");
     /// `IRQ_MODERATION.FRAMES`.
     pub const IRQ_MODERATION_FRAMES: Field = f("FRAMES", 16, 16, Access::RW, 0, "Fire before the interval has passed once this many completions are pending (1: on every completion); 0: no frame threshold, USECS alone applies (ethtool rx-frames 0).");
 

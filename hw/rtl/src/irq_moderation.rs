@@ -24,6 +24,12 @@
 //!
 //! Forwarding is into `irq_latch` as an EVENT; arming and masking stay there, so a
 //! queue that is not armed just latches the forwarded event.
+//! The interval is therefore measured between forwarded events, not between
+//! interrupts: an event forwarded while the queue was disarmed fires when the
+//! driver re-arms, and the next event may be forwarded `U` µs after the earlier
+//! forward, i.e. sooner than `U` after that interrupt (`IRQ_MODERATION.USECS`
+//! says so). Restarting the interval at the latch's fire would need the fire fed
+//! back into this block's RAM (issue 3, open).
 //!
 //! Time: a free-running 32-bit microsecond counter, ticking every `clock_mhz`
 //! cycles (the generation parameter `CLOCK_MHZ`), wraps after 71 minutes;

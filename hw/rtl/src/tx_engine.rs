@@ -74,9 +74,12 @@
 //!   no completion, no event, no TX_FRAMES.
 //! * Completion write answered ≠ OKAY: `OP_ERROR`, `err_set` DMA_WRITE with the
 //!   slot address, no event (the frame itself was sent and counted).
-//! * Descriptors of a queue taken before its `OP_ERROR` (at most the two in the
-//!   stages behind the failing one) are still sent and completed, as `tx_queue`
-//!   lets a stopped queue complete its frames in flight.
+//! * Descriptors of a queue taken before its `OP_ERROR` are still sent and
+//!   completed, as `tx_queue` lets a stopped queue complete its frames in flight.
+//!   The failing frame's `OP_ERROR` is sent from the completion stage, so up to
+//!   four descriptors behind it may have been taken by then: one each in the
+//!   stream stage, the frame slot, the job slot and the fetch stage (cocotb
+//!   `tb/core` test_core_napi sees three).
 //! * `OP_COMPLETE` answered RSP_FULL (the driver posted more descriptors than
 //!   completion slots it has returned) is retried until a slot frees: the frame is
 //!   already on the wire and its completion must not be lost. This holds the
