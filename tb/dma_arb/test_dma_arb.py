@@ -362,6 +362,7 @@ async def full_throughput(dut):
     cycles = tb.mon.m_w_cycles
     gaps = [b - a - 1 for a, b in zip(cycles, cycles[1:])]
     assert len(cycles) == 8 * 16 + 4
+    dut._log.info(f"W gaps between beats: {Counter(gaps)}")
     # Idle cycles appear only at grant switches (one per burst at most).
     assert max(gaps) <= 1 and sum(gaps) <= len(tb.mon.m_aw), f"W gaps {gaps}"
     await tb.settle()

@@ -15,17 +15,20 @@
 //! block the channel. `m_axi_awlock/arlock` are 0, `awcache/arcache` 0b0011,
 //! `awprot/arprot` 0b010.
 //!
-//! Writes: round-robin per burst among the clients whose `awvalid` is high. The
-//! winner's AW is taken into a one-entry register that drives `m_axi_aw*`, and
-//! the W channel is locked to the winner until its `wlast` beat has passed, so
-//! bursts never interleave and W bursts leave in AW order. The next grant may
-//! happen in the cycle of that `wlast` beat (and while the previous AW is being
-//! taken by the slave), so switching costs one idle W cycle; within a burst W is
-//! passed straight through (`m_axi_wvalid` from the owner's `wvalid`, the
-//! owner's `wready` from `m_axi_wready`): one beat per cycle. A burst is never
-//! split or modified. A client's writes leave in its issue order; the B
-//! responses come back in whatever order the slave sends them (AXI: in order per
-//! ID), so a client that uses one ID sees its responses in order.
+//! Writes: round-robin per burst among the clients whose `awvalid` is high. A
+//! granted burst's client joins the *owner queue* (two entries: the burst whose
+//! W beats are streaming, and one behind it), so the next AW is granted and sent
+//! while the current W burst streams; the slave has the address before the data
+//! and the W channel switches bursts without an idle cycle. W bursts leave in
+//! AW order and never interleave: W is passed straight through from the head of
+//! the owner queue (`m_axi_wvalid` from the owner's `wvalid`, the owner's
+//! `wready` from `m_axi_wready`), one beat per cycle. With the AW register empty
+//! a grant drives `m_axi_aw*` in the grant cycle (bypass), and when the W
+//! channel is idle too the granted client's W beats pass in that same cycle;
+//! the AW is registered only when the slave does not take it at once. A burst
+//! is never split or modified. A client's writes leave in its issue order; the
+//! B responses come back in whatever order the slave sends them (AXI: in order
+//! per ID), so a client that uses one ID sees its responses in order.
 //!
 //! Reads: round-robin per AR between `rx` and `tx` into a one-entry AR register
 //! (one AR per cycle when the slave takes them back to back). R beats are passed
@@ -40,15 +43,17 @@
 //! interrupt is raised only after the completion write's B response, so the
 //! MSI-X write is issued to this block after the completion reached the host.
 //!
-//! Handshake paths: no output `valid` depends on any `ready`. Paths exist from
-//! ready to ready (`m_axi_awready`/`m_axi_wready` to the clients' `awready`,
-//! `m_axi_arready` to `arready`, `m_axi_wready` to `wready`, the clients' `bready`
-//! and `rready` to `m_axi_bready`/`m_axi_rready`) and from valid to valid (W, B,
+//! Handshake paths: no output `valid` depends on any `ready` (the bypass and the
+//! same-cycle W routing are decided from registers and the clients' `awvalid`
+//! only). Paths exist from ready to ready (`m_axi_awready` to the clients'
+//! `awready`, `m_axi_arready` to `arready`, `m_axi_wready` to `wready`, the
+//! clients' `bready` and `rready` to `m_axi_bready`/`m_axi_rready`) and from valid
+//! to valid (the clients' `awvalid` to `m_axi_awvalid` and `m_axi_wvalid`; W, B,
 //! R pass-through), as AXI allows. A client that wins AW must then deliver its W
-//! burst: the W channel waits for it.
+//! burst: the W channel waits for it, and a client granted behind it waits too.
 //!
-//! `rst` (synchronous, active high) empties the AW and AR registers, releases
-//! the W lock and restarts the round-robin; the slave and the clients must be
+//! `rst` (synchronous, active high) empties the AW and AR registers and the
+//! owner queue and restarts the round-robin; the slave and the clients must be
 //! reset with it (nothing is in flight afterwards).
 
 use rust_hdl::prelude::*;
@@ -304,14 +309,28 @@ pub struct DmaArb {
     /// Client of the last AR grant (round-robin pointer).
     ar_last: DFF<Bit>,
 
+    /// The burst queued behind the streaming one: its client is `wn_owner`.
+    wn_valid: DFF<Bit>,
+    wn_owner: DFF<Bits<2>>,
+
     w_sel_valid: Signal<Local, Bit>,
     w_sel_last: Signal<Local, Bit>,
     w_done: Signal<Local, Bit>,
-    aw_free: Signal<Local, Bit>,
-    aw_g_rx: Signal<Local, Bit>,
-    aw_g_tx: Signal<Local, Bit>,
-    aw_g_msix: Signal<Local, Bit>,
+    w_new: Signal<Local, Bit>,
+    w_route: Signal<Local, Bit>,
+    w_src: Signal<Local, Bits<2>>,
+    aw_pick_rx: Signal<Local, Bit>,
+    aw_pick_tx: Signal<Local, Bit>,
+    aw_pick_msix: Signal<Local, Bit>,
+    aw_pick_any: Signal<Local, Bit>,
+    aw_bypass: Signal<Local, Bit>,
+    aw_grant: Signal<Local, Bit>,
     aw_win: Signal<Local, Bits<2>>,
+    aw_sel_id: Signal<Local, Bits<4>>,
+    aw_sel_addr: Signal<Local, Bits<64>>,
+    aw_sel_len: Signal<Local, Bits<8>>,
+    aw_sel_size: Signal<Local, Bits<3>>,
+    aw_sel_burst: Signal<Local, Bits<2>>,
     ar_free: Signal<Local, Bit>,
     ar_g_rx: Signal<Local, Bit>,
     ar_g_tx: Signal<Local, Bit>,
@@ -324,18 +343,11 @@ impl Logic for DmaArb {
     fn update(&mut self) {
         dff_setup!(
             self, clk, aw_valid, aw_client, aw_cid, aw_addr, aw_len, aw_size, aw_burst, aw_last,
-            w_busy, w_owner, ar_valid, ar_client, ar_cid, ar_addr, ar_len, ar_size, ar_burst,
-            ar_last
+            w_busy, w_owner, wn_valid, wn_owner, ar_valid, ar_client, ar_cid, ar_addr, ar_len,
+            ar_size, ar_burst, ar_last
         );
 
         // ---- master AW / AR outputs, from the registers -------------------------
-        self.m_axi_awvalid.next = self.aw_valid.q.val();
-        self.m_axi_awid.next =
-            (bit_cast::<6, 2>(self.aw_client.q.val()) << 4) | bit_cast::<6, 4>(self.aw_cid.q.val());
-        self.m_axi_awaddr.next = self.aw_addr.q.val();
-        self.m_axi_awlen.next = self.aw_len.q.val();
-        self.m_axi_awsize.next = self.aw_size.q.val();
-        self.m_axi_awburst.next = self.aw_burst.q.val();
         self.m_axi_awlock.next = false;
         self.m_axi_awcache.next = 3.into();
         self.m_axi_awprot.next = 2.into();
@@ -360,25 +372,138 @@ impl Logic for DmaArb {
         self.s_axi_rx_arready.next = false;
         self.s_axi_tx_arready.next = false;
 
-        // ---- W: straight through from the owner of the channel -------------------
+        // ---- AW: round-robin per burst ------------------------------------------
+        // `aw_pick` is the round-robin choice among the clients offering an AW,
+        // ungated, so that the W routing below can use it without a path from
+        // any ready. A grant needs room in the owner queue (at most one burst
+        // behind the streaming one) and the AW register free or leaving.
+        self.aw_pick_rx.next = false;
+        self.aw_pick_tx.next = false;
+        self.aw_pick_msix.next = false;
+        if self.aw_last.q.val() == 0 {
+            if self.s_axi_tx_awvalid.val() {
+                self.aw_pick_tx.next = true;
+            } else if self.s_axi_msix_awvalid.val() {
+                self.aw_pick_msix.next = true;
+            } else if self.s_axi_rx_awvalid.val() {
+                self.aw_pick_rx.next = true;
+            }
+        } else if self.aw_last.q.val() == 1 {
+            if self.s_axi_msix_awvalid.val() {
+                self.aw_pick_msix.next = true;
+            } else if self.s_axi_rx_awvalid.val() {
+                self.aw_pick_rx.next = true;
+            } else if self.s_axi_tx_awvalid.val() {
+                self.aw_pick_tx.next = true;
+            }
+        } else if self.s_axi_rx_awvalid.val() {
+            self.aw_pick_rx.next = true;
+        } else if self.s_axi_tx_awvalid.val() {
+            self.aw_pick_tx.next = true;
+        } else if self.s_axi_msix_awvalid.val() {
+            self.aw_pick_msix.next = true;
+        }
+        self.aw_pick_any.next =
+            self.aw_pick_rx.val() | self.aw_pick_tx.val() | self.aw_pick_msix.val();
+        self.aw_win.next = 0.into();
+        if self.aw_pick_tx.val() {
+            self.aw_win.next = 1.into();
+        }
+        if self.aw_pick_msix.val() {
+            self.aw_win.next = 2.into();
+        }
+        // Bypass: with the AW register empty, a grant drives `m_axi_aw*` in the
+        // same cycle (and is registered only if the slave does not take it).
+        // Its condition uses registers only, so `m_axi_awvalid` and
+        // `m_axi_wvalid` depend on no ready.
+        self.aw_bypass.next = (!self.aw_valid.q.val()) & (!self.wn_valid.q.val());
+        self.aw_grant.next = self.aw_pick_any.val()
+            & (!self.wn_valid.q.val())
+            & ((!self.aw_valid.q.val()) | self.m_axi_awready.val());
+        // The picked burst's W may start in its grant cycle when the W channel
+        // is idle and the grant is a bypass.
+        self.w_new.next = (!self.w_busy.q.val()) & self.aw_bypass.val() & self.aw_pick_any.val();
+
+        // The picked client's AW fields.
+        self.aw_sel_id.next = self.s_axi_rx_awid.val();
+        self.aw_sel_addr.next = self.s_axi_rx_awaddr.val();
+        self.aw_sel_len.next = self.s_axi_rx_awlen.val();
+        self.aw_sel_size.next = self.s_axi_rx_awsize.val();
+        self.aw_sel_burst.next = self.s_axi_rx_awburst.val();
+        if self.aw_pick_tx.val() {
+            self.aw_sel_id.next = self.s_axi_tx_awid.val();
+            self.aw_sel_addr.next = self.s_axi_tx_awaddr.val();
+            self.aw_sel_len.next = self.s_axi_tx_awlen.val();
+            self.aw_sel_size.next = self.s_axi_tx_awsize.val();
+            self.aw_sel_burst.next = self.s_axi_tx_awburst.val();
+        }
+        if self.aw_pick_msix.val() {
+            self.aw_sel_id.next = self.s_axi_msix_awid.val();
+            self.aw_sel_addr.next = self.s_axi_msix_awaddr.val();
+            self.aw_sel_len.next = self.s_axi_msix_awlen.val();
+            self.aw_sel_size.next = self.s_axi_msix_awsize.val();
+            self.aw_sel_burst.next = self.s_axi_msix_awburst.val();
+        }
+        self.m_axi_awvalid.next = self.aw_valid.q.val();
+        self.m_axi_awid.next =
+            (bit_cast::<6, 2>(self.aw_client.q.val()) << 4) | bit_cast::<6, 4>(self.aw_cid.q.val());
+        self.m_axi_awaddr.next = self.aw_addr.q.val();
+        self.m_axi_awlen.next = self.aw_len.q.val();
+        self.m_axi_awsize.next = self.aw_size.q.val();
+        self.m_axi_awburst.next = self.aw_burst.q.val();
+        if self.aw_bypass.val() & self.aw_pick_any.val() {
+            self.m_axi_awvalid.next = true;
+            self.m_axi_awid.next =
+                (bit_cast::<6, 2>(self.aw_win.val()) << 4) | bit_cast::<6, 4>(self.aw_sel_id.val());
+            self.m_axi_awaddr.next = self.aw_sel_addr.val();
+            self.m_axi_awlen.next = self.aw_sel_len.val();
+            self.m_axi_awsize.next = self.aw_sel_size.val();
+            self.m_axi_awburst.next = self.aw_sel_burst.val();
+        }
+        if self.m_axi_awready.val() {
+            self.aw_valid.d.next = false;
+        }
+        if self.aw_grant.val() {
+            self.s_axi_rx_awready.next = self.aw_pick_rx.val();
+            self.s_axi_tx_awready.next = self.aw_pick_tx.val();
+            self.s_axi_msix_awready.next = self.aw_pick_msix.val();
+            self.aw_last.d.next = self.aw_win.val();
+            self.aw_client.d.next = self.aw_win.val();
+            self.aw_cid.d.next = self.aw_sel_id.val();
+            self.aw_addr.d.next = self.aw_sel_addr.val();
+            self.aw_len.d.next = self.aw_sel_len.val();
+            self.aw_size.d.next = self.aw_sel_size.val();
+            self.aw_burst.d.next = self.aw_sel_burst.val();
+            // Registered unless the slave took it straight from the bypass.
+            self.aw_valid.d.next = !(self.aw_bypass.val() & self.m_axi_awready.val());
+        }
+
+        // ---- W: straight through from the head of the owner queue ---------------
+        // The owner queue holds the clients of granted bursts in grant (= AW)
+        // order: `w_owner` streams (`w_busy`), `wn_owner` is next (`wn_valid`).
+        self.w_src.next = self.w_owner.q.val();
+        if self.w_new.val() {
+            self.w_src.next = self.aw_win.val();
+        }
+        self.w_route.next = self.w_busy.q.val() | self.w_new.val();
         self.w_sel_valid.next = false;
         self.w_sel_last.next = false;
         self.m_axi_wdata.next = self.s_axi_rx_wdata.val();
         self.m_axi_wstrb.next = self.s_axi_rx_wstrb.val();
-        if self.w_busy.q.val() {
-            if self.w_owner.q.val() == 0 {
+        if self.w_route.val() {
+            if self.w_src.val() == 0 {
                 self.w_sel_valid.next = self.s_axi_rx_wvalid.val();
                 self.w_sel_last.next = self.s_axi_rx_wlast.val();
                 self.s_axi_rx_wready.next = self.m_axi_wready.val();
             }
-            if self.w_owner.q.val() == 1 {
+            if self.w_src.val() == 1 {
                 self.m_axi_wdata.next = self.s_axi_tx_wdata.val();
                 self.m_axi_wstrb.next = self.s_axi_tx_wstrb.val();
                 self.w_sel_valid.next = self.s_axi_tx_wvalid.val();
                 self.w_sel_last.next = self.s_axi_tx_wlast.val();
                 self.s_axi_tx_wready.next = self.m_axi_wready.val();
             }
-            if self.w_owner.q.val() == 2 {
+            if self.w_src.val() == 2 {
                 self.m_axi_wdata.next = self.s_axi_msix_wdata.val();
                 self.m_axi_wstrb.next = self.s_axi_msix_wstrb.val();
                 self.w_sel_valid.next = self.s_axi_msix_wvalid.val();
@@ -389,77 +514,26 @@ impl Logic for DmaArb {
         self.m_axi_wvalid.next = self.w_sel_valid.val();
         self.m_axi_wlast.next = self.w_sel_last.val();
         self.w_done.next = self.w_sel_valid.val() & self.m_axi_wready.val() & self.w_sel_last.val();
-        if self.w_done.val() {
-            self.w_busy.d.next = false;
-        }
 
-        // ---- AW: round-robin per burst ------------------------------------------
-        self.aw_free.next = ((!self.w_busy.q.val()) | self.w_done.val())
-            & ((!self.aw_valid.q.val()) | self.m_axi_awready.val());
-        if self.m_axi_awready.val() {
-            self.aw_valid.d.next = false;
-        }
-        self.aw_g_rx.next = false;
-        self.aw_g_tx.next = false;
-        self.aw_g_msix.next = false;
-        self.aw_win.next = 0.into();
-        if self.aw_free.val() {
-            if self.aw_last.q.val() == 0 {
-                if self.s_axi_tx_awvalid.val() {
-                    self.aw_g_tx.next = true;
-                } else if self.s_axi_msix_awvalid.val() {
-                    self.aw_g_msix.next = true;
-                } else if self.s_axi_rx_awvalid.val() {
-                    self.aw_g_rx.next = true;
+        // Owner queue update. A grant while a burst streams queues behind it
+        // (the queue has room: the grant needs `wn_valid` low); when the
+        // streaming burst ends, the next (queued or granted now) moves up.
+        if self.w_busy.q.val() {
+            if self.w_done.val() {
+                self.w_busy.d.next = self.wn_valid.q.val() | self.aw_grant.val();
+                self.w_owner.d.next = self.wn_owner.q.val();
+                if self.aw_grant.val() {
+                    self.w_owner.d.next = self.aw_win.val();
                 }
-            } else if self.aw_last.q.val() == 1 {
-                if self.s_axi_msix_awvalid.val() {
-                    self.aw_g_msix.next = true;
-                } else if self.s_axi_rx_awvalid.val() {
-                    self.aw_g_rx.next = true;
-                } else if self.s_axi_tx_awvalid.val() {
-                    self.aw_g_tx.next = true;
-                }
-            } else if self.s_axi_rx_awvalid.val() {
-                self.aw_g_rx.next = true;
-            } else if self.s_axi_tx_awvalid.val() {
-                self.aw_g_tx.next = true;
-            } else if self.s_axi_msix_awvalid.val() {
-                self.aw_g_msix.next = true;
+                self.wn_valid.d.next = false;
+            } else if self.aw_grant.val() {
+                self.wn_valid.d.next = true;
+                self.wn_owner.d.next = self.aw_win.val();
             }
-        }
-        if self.aw_g_rx.val() {
-            self.s_axi_rx_awready.next = true;
-            self.aw_win.next = 0.into();
-            self.aw_cid.d.next = self.s_axi_rx_awid.val();
-            self.aw_addr.d.next = self.s_axi_rx_awaddr.val();
-            self.aw_len.d.next = self.s_axi_rx_awlen.val();
-            self.aw_size.d.next = self.s_axi_rx_awsize.val();
-            self.aw_burst.d.next = self.s_axi_rx_awburst.val();
-        }
-        if self.aw_g_tx.val() {
-            self.s_axi_tx_awready.next = true;
-            self.aw_win.next = 1.into();
-            self.aw_cid.d.next = self.s_axi_tx_awid.val();
-            self.aw_addr.d.next = self.s_axi_tx_awaddr.val();
-            self.aw_len.d.next = self.s_axi_tx_awlen.val();
-            self.aw_size.d.next = self.s_axi_tx_awsize.val();
-            self.aw_burst.d.next = self.s_axi_tx_awburst.val();
-        }
-        if self.aw_g_msix.val() {
-            self.s_axi_msix_awready.next = true;
-            self.aw_win.next = 2.into();
-            self.aw_cid.d.next = self.s_axi_msix_awid.val();
-            self.aw_addr.d.next = self.s_axi_msix_awaddr.val();
-            self.aw_len.d.next = self.s_axi_msix_awlen.val();
-            self.aw_size.d.next = self.s_axi_msix_awsize.val();
-            self.aw_burst.d.next = self.s_axi_msix_awburst.val();
-        }
-        if self.aw_g_rx.val() | self.aw_g_tx.val() | self.aw_g_msix.val() {
-            self.aw_valid.d.next = true;
-            self.aw_client.d.next = self.aw_win.val();
-            self.aw_last.d.next = self.aw_win.val();
-            self.w_busy.d.next = true;
+        } else if self.aw_grant.val() {
+            // Streams from the next cycle on, unless it was a one-beat burst
+            // that completed in its grant cycle (`w_new`).
+            self.w_busy.d.next = !(self.w_new.val() & self.w_done.val());
             self.w_owner.d.next = self.aw_win.val();
         }
 
@@ -558,6 +632,7 @@ impl Logic for DmaArb {
         if self.rst.val() {
             self.aw_valid.d.next = false;
             self.w_busy.d.next = false;
+            self.wn_valid.d.next = false;
             self.aw_last.d.next = 2.into();
             self.ar_valid.d.next = false;
             self.ar_last.d.next = true;
