@@ -65,10 +65,12 @@
 //! OP_ERROR; D: COMPLETE, OP_ERROR) share `m_op_*` through a round-robin arbiter
 //! (F before E, then the E/F side and D alternate) with one operation
 //! outstanding. The AW/W channel is shared by C (data bursts) and G (completion
-//! bursts) through an ownership register taken at burst boundaries (G first); a
-//! stage waiting for the channel offers its burst's AW and first W beat in the
-//! very cycle the channel is free, so back-to-back bursts lose no cycle inside
-//! the engine.
+//! bursts). A burst is granted (G first) when no other burst's AW is outstanding
+//! and the W order (`w_head` streaming, `w_next` behind it) has room, so its AW
+//! goes out while the previous burst's W beats stream: a host that accepts W
+//! only after the burst's AW (the co-simulation's memory) then sees no idle W
+//! cycle between bursts. A burst granted while W is idle offers its AW and first
+//! W beat in the grant cycle.
 //! Every issued write burst leaves a tag (completion or data, last burst of its
 //! frame, address, queue) in an 8-entry tag FIFO, and B responses (one ID, in
 //! order) are matched against it: per-frame data results queue for D in an
@@ -84,9 +86,8 @@
 //! Measured in `tb/rx_engine` (`back_to_back_64`: 64-byte frames back to back,
 //! metadata 0 cycles after tlast, no pauses on AXI, queue ops or events):
 //! 10 cycles per frame in steady state (1, 8 and 64 queues): the write channel's
-//! 8 data + 2 completion beats, with no idle cycle. Through the whole core the
-//! AXI interconnect (`dma_arb`) adds its AW register per burst; see the README's
-//! benchmark table for the co-simulation figure.
+//! 8 data + 2 completion beats, with no idle cycle. See the README's benchmark
+//! table for the co-simulation figure through the whole core.
 //!
 //! # Ports
 //!
@@ -523,7 +524,10 @@ pub struct RxEngine<const QW: usize> {
     hasher: crate::rss_hash::RssHash,
     frames_in: DFF<Bits<12>>,
     predrained: DFF<Bit>,
-    w_owner: DFF<Bits<2>>,
+    /// W order of the write port (0 none, 1 C, 2 G): `w_head` streams its W
+    /// beats, `w_next` has been granted behind it (its AW may already be out).
+    w_head: DFF<Bits<2>>,
+    w_next: DFF<Bits<2>>,
     op_busy: DFF<Bit>,
     op_owner_d: DFF<Bit>,
     op_owner_f: DFF<Bit>,
@@ -623,6 +627,11 @@ pub struct RxEngine<const QW: usize> {
     c_aw_hs: Signal<Local, Bit>,
     c_w_hs: Signal<Local, Bit>,
     c_aw_ok: Signal<Local, Bit>,
+    aw_free: Signal<Local, Bit>,
+    w_room: Signal<Local, Bit>,
+    g_aw_sel: Signal<Local, Bit>,
+    g_w_sel: Signal<Local, Bit>,
+    w_head_done: Signal<Local, Bit>,
     c_w_ok: Signal<Local, Bit>,
     g_aw_hs: Signal<Local, Bit>,
     g_w_hs: Signal<Local, Bit>,
@@ -801,7 +810,8 @@ impl<const QW: usize> RxEngine<QW> {
             hasher: Default::default(),
             frames_in: Default::default(),
             predrained: Default::default(),
-            w_owner: Default::default(),
+            w_head: Default::default(),
+            w_next: Default::default(),
             op_busy: Default::default(),
             op_owner_d: Default::default(),
             op_owner_f: Default::default(),
@@ -887,6 +897,11 @@ impl<const QW: usize> RxEngine<QW> {
             c_aw_hs: Default::default(),
             c_w_hs: Default::default(),
             c_aw_ok: Default::default(),
+            aw_free: Default::default(),
+            w_room: Default::default(),
+            g_aw_sel: Default::default(),
+            g_w_sel: Default::default(),
+            w_head_done: Default::default(),
             c_w_ok: Default::default(),
             g_aw_hs: Default::default(),
             g_w_hs: Default::default(),
@@ -932,13 +947,13 @@ impl<const QW: usize> Logic for RxEngine<QW> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, frames_in, predrained, w_owner, op_busy, op_owner_d, op_owner_f, op_last_d,
-            b_acc, dma_pend, k_state, k_queue, k_hash, k_type, k_len, k_mode, k_cnt, e_state,
-            e_queue, e_hash, e_type, e_len, e_mode, e_cnt, e_dindex, e_daddr, e_rd, f_state,
-            f_queue, f_hash, f_type, f_len, f_mode, f_cnt, f_dindex, f_daddr, f_baddr, f_blen,
-            f_beat, f_rerr, f_errbits, c_state, c_queue, c_hash, c_type, c_len, c_mode, c_dindex,
-            c_addr, c_left, c_bcnt, c_blen, c_lastb, c_awdone, c_wdone, d_state, d_queue, d_hash,
-            d_type, d_clen, d_status, d_write, d_dindex, d_caddr, d_phase, d_vector, d_mod,
+            self, clk, frames_in, predrained, w_head, w_next, op_busy, op_owner_d, op_owner_f,
+            op_last_d, b_acc, dma_pend, k_state, k_queue, k_hash, k_type, k_len, k_mode, k_cnt,
+            e_state, e_queue, e_hash, e_type, e_len, e_mode, e_cnt, e_dindex, e_daddr, e_rd,
+            f_state, f_queue, f_hash, f_type, f_len, f_mode, f_cnt, f_dindex, f_daddr, f_baddr,
+            f_blen, f_beat, f_rerr, f_errbits, c_state, c_queue, c_hash, c_type, c_len, c_mode,
+            c_dindex, c_addr, c_left, c_bcnt, c_blen, c_lastb, c_awdone, c_wdone, d_state, d_queue,
+            d_hash, d_type, d_clen, d_status, d_write, d_dindex, d_caddr, d_phase, d_vector, d_mod,
             d_dmaerr, g_state, g_queue, g_hash, g_type, g_clen, g_status, g_dindex, g_caddr,
             g_phase, g_vector, g_mod, g_awdone, g_wbeat
         );
@@ -1133,7 +1148,15 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         // A completion burst reserves its event entry and, should its write
         // fail, its `cerrq` entry: completions in flight + failed completions
         // not yet stopped by D stay within both FIFOs' depth (4).
-        self.g_can.next = (self.w_owner.q.val() == 0)
+        // A burst is granted when no other burst's AW is outstanding and the W
+        // order has room behind the streaming burst: its AW then goes out
+        // while the previous burst's W beats stream (the host has the address
+        // before the data, so the W channel does not idle between bursts).
+        self.aw_free.next = !(((self.c_state.q.val() == CState::Burst) & !self.c_awdone.q.val())
+            | ((self.g_state.q.val() == GState::Burst) & !self.g_awdone.q.val()));
+        self.w_room.next = self.w_next.q.val() == 0;
+        self.g_can.next = self.aw_free.val()
+            & self.w_room.val()
             & (!self.tags.full.val())
             & ((self.evinfo.count.val() + self.cerrq.count.val()) < 4);
         // The grant is taken and used in the same cycle (`g_go`, `c_go`): a stage
@@ -1142,14 +1165,10 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         // a completion never waits behind more than one data burst.
         self.g_go.next = (self.g_state.q.val() == GState::Aw) & self.g_can.val();
         self.c_go.next = (self.c_state.q.val() == CState::Aw)
-            & (self.w_owner.q.val() == 0)
+            & self.aw_free.val()
+            & self.w_room.val()
             & (!self.tags.full.val())
             & (self.g_state.q.val() != GState::Aw);
-        if self.g_go.val() {
-            self.w_owner.d.next = 2.into();
-        } else if self.c_go.val() {
-            self.w_owner.d.next = 1.into();
-        }
         // C's burst: in the grant cycle from the combinational `c_burst`, then
         // from the registers loaded in that cycle.
         self.c_bl.next = self.c_blen.q.val();
@@ -1160,15 +1179,24 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             self.c_bc.next = self.c_burst.val();
             self.c_lb.next = self.c_burst.val() == self.c_left.q.val();
         }
+        // W beats only from the head of the W order; a burst granted while the
+        // W channel is idle offers its first beat in the grant cycle.
         self.c_aw_ok.next =
             ((self.c_state.q.val() == CState::Burst) & !self.c_awdone.q.val()) | self.c_go.val();
-        self.c_w_ok.next = (((self.c_state.q.val() == CState::Burst) & (!self.c_wdone.q.val()))
-            | self.c_go.val())
+        self.c_w_ok.next = ((((self.c_state.q.val() == CState::Burst) & (!self.c_wdone.q.val()))
+            & (self.w_head.q.val() == 1))
+            | (self.c_go.val() & (self.w_head.q.val() == 0)))
             & self.ffifo.valid.val();
         self.g_aw_ok.next =
             ((self.g_state.q.val() == GState::Burst) & !self.g_awdone.q.val()) | self.g_go.val();
-        self.g_w_ok.next = ((self.g_state.q.val() == GState::Burst) & (self.g_wbeat.q.val() != 2))
-            | self.g_go.val();
+        self.g_w_ok.next = (((self.g_state.q.val() == GState::Burst)
+            & (self.g_wbeat.q.val() != 2))
+            & (self.w_head.q.val() == 2))
+            | (self.g_go.val() & (self.w_head.q.val() == 0));
+        self.g_aw_sel.next =
+            ((self.g_state.q.val() == GState::Burst) & !self.g_awdone.q.val()) | self.g_go.val();
+        self.g_w_sel.next =
+            (self.w_head.q.val() == 2) | (self.g_go.val() & (self.w_head.q.val() == 0));
         self.g_beat0.next = (bit_cast::<64, 16>(self.g_clen.q.val()) << self.p_len.val())
             | (bit_cast::<64, 4>(self.g_status.q.val()) << self.p_status.val())
             | (bit_cast::<64, 3>(self.g_type.q.val()) << self.p_type.val())
@@ -1188,10 +1216,16 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.m_axi_awburst.next = 1.into();
         self.m_axi_awvalid.next = self.c_aw_ok.val() | self.g_aw_ok.val();
         self.m_axi_wvalid.next = self.c_w_ok.val() | self.g_w_ok.val();
-        if (self.g_state.q.val() == GState::Burst) | self.g_go.val() {
+        if self.g_aw_sel.val() {
             self.m_axi_awaddr.next = self.g_caddr.q.val();
             self.m_axi_awlen.next = 1.into();
             self.tags.din.next = self.g_tag.val();
+        } else {
+            self.m_axi_awaddr.next = self.c_addr.q.val();
+            self.m_axi_awlen.next = self.c_awlen.val().get_bits::<8>(0);
+            self.tags.din.next = self.c_tag.val();
+        }
+        if self.g_w_sel.val() {
             self.m_axi_wstrb.next = 0xFF.into();
             if self.g_wbeat.q.val() == 0 {
                 self.m_axi_wdata.next = self.g_beat0.val();
@@ -1201,9 +1235,6 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                 self.m_axi_wlast.next = true;
             }
         } else {
-            self.m_axi_awaddr.next = self.c_addr.q.val();
-            self.m_axi_awlen.next = self.c_awlen.val().get_bits::<8>(0);
-            self.tags.din.next = self.c_tag.val();
             self.m_axi_wdata.next = self.ffifo.dout.val().get_bits::<64>(0);
             self.m_axi_wstrb.next = self.ffifo.dout.val().get_bits::<8>(64);
             self.m_axi_wlast.next = self.c_bc.val() == 1;
@@ -1214,6 +1245,30 @@ impl<const QW: usize> Logic for RxEngine<QW> {
         self.g_w_hs.next = self.g_w_ok.val() & self.m_axi_wready.val();
         if self.c_aw_hs.val() | self.g_aw_hs.val() {
             self.tags.push.next = true;
+        }
+        // The W order: the head leaves with its last beat and the burst behind
+        // it (queued, or granted in this cycle) moves up. A one-beat C burst
+        // granted with the channel idle can end in its grant cycle.
+        self.w_head_done.next = (self.c_w_hs.val() & (self.c_bc.val() == 1))
+            | (self.g_w_hs.val() & (self.g_wbeat.q.val() == 1));
+        if self.w_head.q.val() != 0 {
+            if self.w_head_done.val() {
+                self.w_head.d.next = self.w_next.q.val();
+                self.w_next.d.next = 0.into();
+                if self.g_go.val() {
+                    self.w_head.d.next = 2.into();
+                } else if self.c_go.val() {
+                    self.w_head.d.next = 1.into();
+                }
+            } else if self.g_go.val() {
+                self.w_next.d.next = 2.into();
+            } else if self.c_go.val() {
+                self.w_next.d.next = 1.into();
+            }
+        } else if self.g_go.val() {
+            self.w_head.d.next = 2.into();
+        } else if self.c_go.val() & !self.w_head_done.val() {
+            self.w_head.d.next = 1.into();
         }
         if self.g_aw_hs.val() {
             self.evinfo.push.next = true;
@@ -1487,7 +1542,6 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                 if (self.c_awdone.q.val() | self.c_aw_hs.val())
                     & (self.c_wdone.q.val() | (self.c_w_hs.val() & (self.c_bcnt.q.val() == 1)))
                 {
-                    self.w_owner.d.next = 0.into();
                     self.c_addr.d.next =
                         self.c_addr.q.val() + (bit_cast::<64, 16>(self.c_blen.q.val()) << 3);
                     if self.c_lastb.q.val() {
@@ -1644,7 +1698,6 @@ impl<const QW: usize> Logic for RxEngine<QW> {
                     & ((self.g_wbeat.q.val() == 2)
                         | (self.g_w_hs.val() & (self.g_wbeat.q.val() == 1)))
                 {
-                    self.w_owner.d.next = 0.into();
                     self.g_state.d.next = GState::Idle;
                 }
             }
@@ -1687,7 +1740,8 @@ impl<const QW: usize> Logic for RxEngine<QW> {
             self.g_state.d.next = GState::Idle;
             self.frames_in.d.next = 0.into();
             self.predrained.d.next = false;
-            self.w_owner.d.next = 0.into();
+            self.w_head.d.next = 0.into();
+            self.w_next.d.next = 0.into();
             self.op_busy.d.next = false;
             self.b_acc.d.next = false;
             self.dma_pend.d.next = 0.into();
