@@ -165,7 +165,7 @@ pub mod global {
     /// `CTRL.ENABLE`.
     pub const CTRL_ENABLE: Field = f("ENABLE", 0, 1, Access::RW, 0, "1: the receive path accepts frames from the MAC. 0: frames are dropped and counted as QUEUE_DISABLED.");
     /// `CTRL.SOFT_RESET`.
-    pub const CTRL_SOFT_RESET: Field = f("SOFT_RESET", 1, 1, Access::W1S, 0, "Write 1: stop DMA cleanly (outstanding bursts complete), return every block to its reset state. Reads 1 until the reset has finished.");
+    pub const CTRL_SOFT_RESET: Field = f("SOFT_RESET", 1, 1, Access::W1S, 0, "Write 1: stop DMA cleanly (outstanding bursts complete), return every block to its reset state, except the MSI-X table and MSIX_CTRL, which the platform programmed and which keep their values (the PBA clears). Reads 1 until the reset has finished.");
 
     /// Global status.
     pub const STATUS: u32 = 0x014;

@@ -29,7 +29,8 @@
 //! driver re-arms, and the next event may be forwarded `U` µs after the earlier
 //! forward, i.e. sooner than `U` after that interrupt (`IRQ_MODERATION.USECS`
 //! says so). Restarting the interval at the latch's fire would need the fire fed
-//! back into this block's RAM (issue 3, open).
+//! back into this block's RAM; hw/rtl/DESIGN.md ("Decisions on the interrupt
+//! path") says why it is not.
 //!
 //! Time: a free-running 32-bit microsecond counter, ticking every `clock_mhz`
 //! cycles (the generation parameter `CLOCK_MHZ`), wraps after 71 minutes;

@@ -79,6 +79,10 @@ pub struct IrqUnit<const QW: usize, const QW1: usize, const VW: usize, const WW:
     pub clk: Signal<In, Clock>,
     /// Synchronous reset of the whole unit (sub-blocks sweep their RAMs).
     pub rst: Signal<In, Bit>,
+    /// Synchronous soft reset (CTRL.SOFT_RESET): as `rst`, except that the
+    /// MSI-X table and MSI-X control, which the platform programmed, are kept
+    /// (only the pending bits clear).
+    pub soft_rst: Signal<In, Bit>,
     /// Soft reset in progress: take no new message.
     pub halt: Signal<In, Bit>,
     /// RX completion event valid.
@@ -195,6 +199,7 @@ pub struct IrqUnit<const QW: usize, const QW1: usize, const VW: usize, const WW:
     aw_done: DFF<Bit>,
     w_done: DFF<Bit>,
     pick_tx: Signal<Local, Bit>,
+    unit_rst: Signal<Local, Bit>,
     rx_cmd_queue: Signal<Local, Bits<QW1>>,
     tx_cmd_queue: Signal<Local, Bits<QW1>>,
     rx_event_queue: Signal<Local, Bits<QW1>>,
@@ -214,6 +219,7 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> IrqUni
         Self {
             clk: Default::default(),
             rst: Default::default(),
+            soft_rst: Default::default(),
             halt: Default::default(),
             s_rx_event_valid: Default::default(),
             s_rx_event_ready: Default::default(),
@@ -278,6 +284,7 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> IrqUni
             msg_data: Default::default(),
             aw_done: Default::default(),
             w_done: Default::default(),
+            unit_rst: Default::default(),
             pick_tx: Default::default(),
             rx_cmd_queue: Default::default(),
             tx_cmd_queue: Default::default(),
@@ -313,9 +320,11 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> Logic
         self.moderation.clk.next = self.clk.val();
         self.latch.clk.next = self.clk.val();
         self.msix.clk.next = self.clk.val();
-        self.moderation.rst.next = self.rst.val();
-        self.latch.rst.next = self.rst.val();
+        self.unit_rst.next = self.rst.val() | self.soft_rst.val();
+        self.moderation.rst.next = self.unit_rst.val();
+        self.latch.rst.next = self.unit_rst.val();
         self.msix.rst.next = self.rst.val();
+        self.msix.rst_pending.next = self.soft_rst.val();
         self.vectors.read_clock.next = self.clk.val();
         self.vectors.write_clock.next = self.clk.val();
         self.busy.next = self.moderation.busy.val() | self.latch.busy.val() | self.msix.busy.val();
@@ -471,7 +480,7 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> Logic
         }
         self.idle.next = self.msg.q.val() == MsgState::Idle;
 
-        if self.rst.val() {
+        if self.unit_rst.val() {
             self.lookup.d.next = LookupState::Idle;
             self.msg.d.next = MsgState::Idle;
             self.tx_turn.d.next = false;

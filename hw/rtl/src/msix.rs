@@ -28,6 +28,11 @@
 //! `oxnic_regs::msix` constants. Offsets inside the window that name no entry
 //! (vectors at or above the generated count) read 0 and ignore writes.
 //!
+//! Two resets: `rst` returns everything to the reset state (entries zeroed and
+//! masked, MSI-X disabled); `rst_pending`, the device's soft reset, clears only
+//! the pending bits and drops a message or re-delivery sweep in progress — the
+//! table and control are the platform's, and a device reset leaves them alone.
+//!
 //! The message leaves on `m_msg_*` (a DWORD write of `data` to `addr`); whoever
 //! consumes it (the DMA write path) must order it after the completion writes it
 //! announces.
@@ -37,7 +42,8 @@ use rust_hdl::prelude::*;
 
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum MsixState {
-    /// Reset sweep: every entry zeroed, every mask bit set, every pending bit clear.
+    /// Reset sweep: every entry zeroed, every mask bit set, every pending bit
+    /// clear (after `rst_pending`: the pending bits only).
     Clear,
     Idle,
     /// RAM data for the accepted operation is valid: act on it.
@@ -55,8 +61,14 @@ pub const ADDR_BITS: usize = 19;
 pub struct Msix<const VW: usize, const WW: usize> {
     /// Clock.
     pub clk: Signal<In, Clock>,
-    /// Synchronous reset, active high.
+    /// Synchronous reset, active high: everything, the table included (every
+    /// entry zeroed and masked, MSI-X disabled, function unmasked, PBA clear).
     pub rst: Signal<In, Bit>,
+    /// Synchronous soft reset (the device's CTRL.SOFT_RESET), active high: the
+    /// pending bits are cleared and a message or re-delivery sweep in progress is
+    /// dropped; the table, the mask bits and the MSI-X control (enable, function
+    /// mask), which the platform programmed, are kept.
+    pub rst_pending: Signal<In, Bit>,
     /// Register write offered.
     pub s_wr_valid: Signal<In, Bit>,
     /// Register write taken.
@@ -100,6 +112,9 @@ pub struct Msix<const VW: usize, const WW: usize> {
     pba: RAM<Bits<32>, WW>,
     state: DFF<MsixState>,
     clear_index: DFF<Bits<VW>>,
+    /// The sweep in `Clear` leaves the table and mask bits alone (after
+    /// `rst_pending`); clear (power-up, `rst`) it rewrites them too.
+    keep_table: DFF<Bit>,
     enable: DFF<Bit>,
     function_mask: DFF<Bit>,
     sweeping: DFF<Bit>,
@@ -163,6 +178,7 @@ impl<const VW: usize, const WW: usize> Msix<VW, WW> {
         Self {
             clk: Default::default(),
             rst: Default::default(),
+            rst_pending: Default::default(),
             s_wr_valid: Default::default(),
             s_wr_ready: Default::default(),
             s_wr_addr: Default::default(),
@@ -188,6 +204,7 @@ impl<const VW: usize, const WW: usize> Msix<VW, WW> {
             pba: Default::default(),
             state: Default::default(),
             clear_index: Default::default(),
+            keep_table: Default::default(),
             enable: Default::default(),
             function_mask: Default::default(),
             sweeping: Default::default(),
@@ -244,6 +261,7 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
             clk,
             state,
             clear_index,
+            keep_table,
             enable,
             function_mask,
             sweeping,
@@ -347,10 +365,10 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
         match self.state.q.val() {
             MsixState::Clear => {
                 self.busy.next = true;
-                self.addr_lo.write_enable.next = true;
-                self.addr_hi.write_enable.next = true;
-                self.data.write_enable.next = true;
-                self.mask.write_enable.next = true;
+                self.addr_lo.write_enable.next = !self.keep_table.q.val();
+                self.addr_hi.write_enable.next = !self.keep_table.q.val();
+                self.data.write_enable.next = !self.keep_table.q.val();
+                self.mask.write_enable.next = !self.keep_table.q.val();
                 self.pba.write_enable.next = true;
                 self.addr_lo.write_address.next = self.clear_index.q.val();
                 self.addr_hi.write_address.next = self.clear_index.q.val();
@@ -518,9 +536,16 @@ impl<const VW: usize, const WW: usize> Logic for Msix<VW, WW> {
         self.m_rd_valid.next = self.rd_valid.q.val();
         self.m_rd_data.next = self.rd_data.q.val();
 
+        if self.rst_pending.val() {
+            self.state.d.next = MsixState::Clear;
+            self.clear_index.d.next = 0.into();
+            self.keep_table.d.next = true;
+            self.sweeping.d.next = false;
+        }
         if self.rst.val() {
             self.state.d.next = MsixState::Clear;
             self.clear_index.d.next = 0.into();
+            self.keep_table.d.next = false;
             self.enable.d.next = false;
             self.function_mask.d.next = false;
             self.sweeping.d.next = false;

@@ -35,6 +35,11 @@
 //!   first), then holds the blocks' reset for one cycle. Their RAM sweeps follow;
 //!   CTRL.SOFT_RESET reads 1 (STATUS.RESET_BUSY) until the sequencer is back to
 //!   running and every sweep has finished. `rst` resets everything at once.
+//!   The MSI-X table (addresses, data, vector masks) and MSI-X control (enable,
+//!   function mask) survive a soft reset: they belong to the platform, which
+//!   programmed them through config space and the table (vfio-pci), as a
+//!   device-specific reset of a PCIe function leaves them alone; the pending
+//!   bits clear with the rest of the interrupt path. Only `rst` resets them.
 //!   A frame that was arriving on `s_axis_rx` when the blocks were reset (this
 //!   block tracks the MAC's frame boundaries, and only `rst` clears that) has
 //!   its remaining beats taken and discarded up to its `tlast`, uncounted — it
@@ -368,7 +373,11 @@ impl<const QW: usize, const QW1: usize, const VW: usize, const WW: usize> Logic
         self.csr.rst.next = self.rst.val();
         self.rx_queue.rst.next = self.block_rst.val();
         self.tx_queue.rst.next = self.block_rst.val();
-        self.irq.rst.next = self.block_rst.val();
+        // The interrupt unit keeps the platform's MSI-X table and control
+        // through a soft reset (a device reset leaves config space and the
+        // table the OS programmed alone); `rst` clears them.
+        self.irq.rst.next = self.rst.val();
+        self.irq.soft_rst.next = self.reset_state.q.val() == ResetState::Reset;
         self.rx_parse.rst.next = self.block_rst.val();
         self.rx_engine.rst.next = self.block_rst.val();
         self.tx_engine.rst.next = self.block_rst.val();

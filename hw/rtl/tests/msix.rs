@@ -2,8 +2,10 @@
 //! rules (../shared/notes/semantics.md): per-vector mask, function mask, MSI-X
 //! enable, pending bits, delivery on unmask. Random sequences of table writes,
 //! control writes, interrupt requests and reads, with random backpressure on the
-//! message port; every message (address, data, order) and every read must match
-//! the model.
+//! message port, and the two resets: `rst` (everything back to the reset
+//! state) and `rst_pending` (the device's soft reset: pending bits cleared, the
+//! platform's table, mask bits and MSI-X control kept); every message (address,
+//! data, order) and every read must match the model.
 //!
 //! Seed: `OXNIC_SEED=<n>` replays; the seed is printed.
 
@@ -86,6 +88,17 @@ impl Model {
             }
         }
     }
+    /// `rst`: the reset state; messages already sent stay sent.
+    fn reset(&mut self) {
+        let sent = std::mem::take(&mut self.sent);
+        *self = Model::new();
+        self.sent = sent;
+    }
+    /// `rst_pending` (CTRL.SOFT_RESET): the pending bits clear, nothing is sent,
+    /// the table and the MSI-X control are the platform's and stay.
+    fn soft_reset(&mut self) {
+        self.pending.iter_mut().for_each(|p| *p = false);
+    }
     fn read(&self, offset: u32) -> u32 {
         if offset == msix::CTRL_OFFSET {
             return self.enable as u32 | (self.function_mask as u32) << 1;
@@ -115,6 +128,8 @@ enum Op {
     Write(u32, u32),
     Read(u32),
     Irq(usize),
+    Reset,
+    SoftReset,
 }
 
 fn random_op(rng: &mut StdRng) -> Op {
@@ -130,6 +145,8 @@ fn random_op(rng: &mut StdRng) -> Op {
         80..=89 => Op::Read(msix::entry(v) + 4 * rng.gen_range(0..4)),
         90..=93 => Op::Read(msix::CTRL_OFFSET),
         94..=95 => Op::Read(msix::entry(VECTORS as u32 + 1)),
+        96 => Op::Reset,
+        97 => Op::SoftReset,
         _ => Op::Read(msix::PBA_OFFSET + 12), // beyond the PBA
     }
 }
@@ -178,6 +195,8 @@ fn run(seed: u64, ops: usize, ready_prob: f64) -> Outcome {
                 x.s_wr_valid.next = false;
                 x.s_rd_valid.next = false;
                 x.s_irq_valid.next = false;
+                x.rst.next = false;
+                x.rst_pending.next = false;
                 if !taken {
                     match op {
                         Op::Write(a, d) => {
@@ -193,6 +212,8 @@ fn run(seed: u64, ops: usize, ready_prob: f64) -> Outcome {
                             x.s_irq_valid.next = true;
                             x.s_irq_vector.next = (v as u64).to_bits();
                         }
+                        Op::Reset => x.rst.next = true,
+                        Op::SoftReset => x.rst_pending.next = true,
                     }
                 }
                 x.m_msg_ready.next = rng.gen_bool(ready_prob);
@@ -211,8 +232,9 @@ fn run(seed: u64, ops: usize, ready_prob: f64) -> Outcome {
                         Op::Write(..) => x.s_wr_ready.val(),
                         Op::Read(..) => x.s_rd_ready.val(),
                         Op::Irq(..) => x.s_irq_ready.val(),
+                        Op::Reset | Op::SoftReset => true,
                     };
-                let idle = x.idle.val();
+                let idle = x.idle.val() && !x.busy.val();
                 wait_clock_true!(sim, clk, x);
                 if accepted {
                     taken = true;
@@ -225,6 +247,8 @@ fn run(seed: u64, ops: usize, ready_prob: f64) -> Outcome {
             match op {
                 Op::Write(a, d) => model.write(a, d),
                 Op::Irq(v) => model.irq(v),
+                Op::Reset => model.reset(),
+                Op::SoftReset => model.soft_reset(),
                 Op::Read(a) => {
                     reads += 1;
                     let want = model.read(a);
