@@ -48,24 +48,69 @@ pub fn oxnic_top(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, St
             1u64 << vector_bits(queues)
         ));
     }
-    macro_rules! by_width {
-        ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut crate::OxnicTop::<$w, $w1, $vw, $ww>::new(queues, vectors, clock_mhz), "oxnic_top"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    Ok(by_width!(
-        (1, 2, 6, 1),
-        (2, 3, 6, 1),
-        (3, 4, 6, 1),
-        (4, 5, 6, 1),
-        (5, 6, 6, 1),
-        (6, 7, 7, 2),
-        (7, 8, 8, 3),
-        (8, 9, 9, 4),
-        (9, 10, 10, 5),
-        (10, 11, 11, 6)
+    Ok(crate::with_queue_widths!(
+        queues,
+        |QW, QW1, VW, WW| verilog(
+            &mut crate::OxnicTop::<QW, QW1, VW, WW>::new(queues, vectors, clock_mhz),
+            "oxnic_top"
+        )
     ))
+}
+
+/// Evaluates `$body` with the generic widths of a block for `$queues` queues
+/// bound as `usize` constants: `$qw` = [`queue_bits`], `$qw1` = `$qw` + 1 (RX and
+/// TX interrupt queues together), `$vw` = [`vector_bits`] and `$ww` = `$vw` − 5
+/// (MSI-X mask/PBA word index). rust-hdl's blocks take their widths as const
+/// generics, which need a constant per width; this is the one table of them,
+/// used by `oxnic-gen` for every block and by [`oxnic_top`].
+///
+/// ```
+/// let bits = oxnic_hw::with_queue_widths!(64, |QW, QW1, VW, WW| (QW, QW1, VW, WW));
+/// assert_eq!(bits, (6, 7, 7, 2));
+/// ```
+#[macro_export]
+macro_rules! with_queue_widths {
+    ($queues:expr, |$qw:ident, $qw1:ident, $vw:ident, $ww:ident| $body:expr) => {
+        $crate::with_queue_widths!(@arms $queues, $qw, $qw1, $vw, $ww, $body;
+            (1, 2, 6, 1), (2, 3, 6, 1), (3, 4, 6, 1), (4, 5, 6, 1), (5, 6, 6, 1),
+            (6, 7, 7, 2), (7, 8, 8, 3), (8, 9, 9, 4), (9, 10, 10, 5), (10, 11, 11, 6))
+    };
+    (@arms $queues:expr, $qw:ident, $qw1:ident, $vw:ident, $ww:ident, $body:expr;
+        $(($a:literal, $b:literal, $c:literal, $d:literal)),*) => {
+        match $crate::gen::queue_bits($queues) {
+            $($a => {
+                #[allow(dead_code)]
+                const $qw: usize = $a;
+                #[allow(dead_code)]
+                const $qw1: usize = $b;
+                #[allow(dead_code)]
+                const $vw: usize = $c;
+                #[allow(dead_code)]
+                const $ww: usize = $d;
+                $body
+            })*
+            w => unreachable!("queue width {w} out of range"),
+        }
+    };
+}
+
+/// Evaluates `$body` with the MSI-X widths for `$vectors` vectors bound as
+/// `usize` constants: `$vw` (vector index, at least 6) and `$ww` = `$vw` − 5, as
+/// [`with_queue_widths`] does for queues (for `msix` generated on its own).
+#[macro_export]
+macro_rules! with_vector_widths {
+    ($vectors:expr, |$vw:ident, $ww:ident| $body:expr) => {
+        $crate::with_vector_widths!(@arms $vectors, $vw, $ww, $body;
+            (6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6))
+    };
+    (@arms $vectors:expr, $vw:ident, $ww:ident, $body:expr; $(($c:literal, $d:literal)),*) => {
+        match $crate::gen::queue_bits($vectors).max(6) {
+            $($c => {
+                const $vw: usize = $c;
+                const $ww: usize = $d;
+                $body
+            })*
+            w => unreachable!("vector width {w} out of range"),
+        }
+    };
 }

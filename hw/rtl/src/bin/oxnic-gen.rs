@@ -3,8 +3,11 @@
 //! `oxnic-gen --block irq-latch --queues 8 -o irq_latch.v`
 
 use clap::{Parser, ValueEnum};
-use oxnic_hw::gen::{queue_bits, vector_bits, verilog};
-use oxnic_hw::{AxilRegIf, Csr, IrqLatch, IrqModeration, IrqUnit, Msix, QueueState, RssHash};
+use oxnic_hw::gen::{vector_bits, verilog};
+use oxnic_hw::{
+    with_queue_widths, with_vector_widths, AxilRegIf, Csr, IrqLatch, IrqModeration, IrqUnit, Msix,
+    QueueState, RssHash,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,28 +67,21 @@ struct Args {
     output: PathBuf,
 }
 
+// Every block with a queue-width generic is generated through the one width
+// table, `oxnic_hw::with_queue_widths!`.
+
 fn irq_latch(queues: u32) -> String {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut IrqLatch::<$w>::default(), "irq_latch"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    with_queue_widths!(queues, |QW, _QW1, _VW, _WW| verilog(
+        &mut IrqLatch::<QW>::default(),
+        "irq_latch"
+    ))
 }
 
 fn msix(vectors: u32) -> String {
-    macro_rules! by_width {
-        ($(($vw:literal, $ww:literal)),*) => {
-            match queue_bits(vectors).max(6) {
-                $($vw => verilog(&mut Msix::<$vw, $ww>::new(vectors), "msix"),)*
-                w => unreachable!("vector width {w} out of range"),
-            }
-        };
-    }
-    by_width!((6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6))
+    with_vector_widths!(vectors, |VW, WW| verilog(
+        &mut Msix::<VW, WW>::new(vectors),
+        "msix"
+    ))
 }
 
 fn irq_unit(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String> {
@@ -95,86 +91,45 @@ fn irq_unit(queues: u32, vectors: u32, clock_mhz: u32) -> Result<String, String>
             1u64 << vector_bits(queues)
         ));
     }
-    macro_rules! by_width {
-        ($(($w:literal, $w1:literal, $vw:literal, $ww:literal)),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut IrqUnit::<$w, $w1, $vw, $ww>::new(vectors, clock_mhz), "irq_unit"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    Ok(by_width!(
-        (1, 2, 6, 1),
-        (2, 3, 6, 1),
-        (3, 4, 6, 1),
-        (4, 5, 6, 1),
-        (5, 6, 6, 1),
-        (6, 7, 7, 2),
-        (7, 8, 8, 3),
-        (8, 9, 9, 4),
-        (9, 10, 10, 5),
-        (10, 11, 11, 6)
-    ))
+    Ok(with_queue_widths!(queues, |QW, QW1, VW, WW| verilog(
+        &mut IrqUnit::<QW, QW1, VW, WW>::new(vectors, clock_mhz),
+        "irq_unit"
+    )))
 }
 
 fn csr(queues: u32, vectors: u32, clock_mhz: u32) -> String {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut Csr::<$w>::new(queues, vectors, clock_mhz), "csr"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    with_queue_widths!(queues, |QW, _QW1, _VW, _WW| verilog(
+        &mut Csr::<QW>::new(queues, vectors, clock_mhz),
+        "csr"
+    ))
 }
 
 fn irq_moderation(queues: u32, clock_mhz: u32) -> String {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut IrqModeration::<$w>::new(clock_mhz), "irq_moderation"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    with_queue_widths!(queues, |QW, _QW1, _VW, _WW| verilog(
+        &mut IrqModeration::<QW>::new(clock_mhz),
+        "irq_moderation"
+    ))
 }
 
 fn queue_state(base: u32, name: &str, queues: u32, vectors: u32) -> String {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut QueueState::<$w>::new(base, queues, vectors), name),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    with_queue_widths!(queues, |QW, _QW1, _VW, _WW| verilog(
+        &mut QueueState::<QW>::new(base, queues, vectors),
+        name
+    ))
 }
 
 fn tx_engine(queues: u32) -> String {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut oxnic_hw::TxEngine::<$w>::new(), "tx_engine"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    with_queue_widths!(queues, |QW, _QW1, _VW, _WW| verilog(
+        &mut oxnic_hw::TxEngine::<QW>::new(),
+        "tx_engine"
+    ))
 }
 
 fn rx_engine(queues: u32) -> String {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match queue_bits(queues) {
-                $($w => verilog(&mut oxnic_hw::RxEngine::<$w>::new(), "rx_engine"),)*
-                w => unreachable!("queue width {w} out of range"),
-            }
-        };
-    }
-    by_width!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    with_queue_widths!(queues, |QW, _QW1, _VW, _WW| verilog(
+        &mut oxnic_hw::RxEngine::<QW>::new(),
+        "rx_engine"
+    ))
 }
 
 fn main() -> ExitCode {
