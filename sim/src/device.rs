@@ -542,10 +542,11 @@ impl SimDevice {
         let stall_ar = self.chance(self.timing.stall_per_256);
         let stall_r = self.chance(self.timing.stall_per_256);
         let p = &mut self.p;
-        // Bounded queues, as a real interconnect's: 8 outstanding bursts each way.
-        p.m_axi_awready = (self.aw.len() < 8 && !stall_aw) as u8;
+        // Bounded queues, as a real interconnect's: 32 outstanding bursts each
+        // way (a PCIe endpoint has at least 32 read tags).
+        p.m_axi_awready = (self.aw.len() < 32 && !stall_aw) as u8;
         p.m_axi_wready = (!self.aw.is_empty() && !stall_w) as u8;
-        p.m_axi_arready = (self.ar.len() < 8 && !stall_ar) as u8;
+        p.m_axi_arready = (self.ar.len() < 32 && !stall_ar) as u8;
         match self.b.front() {
             Some(&(id, resp, at)) if at <= now => {
                 p.m_axi_bvalid = 1;

@@ -18,8 +18,9 @@
 //! 2. **Descriptor** (stages E and F): E does `OP_TAKE_DESC` on the queue.
 //!    RSP_DISABLED → drop QUEUE_DISABLED; RSP_EMPTY → drop NO_DESC. RSP_OK → E
 //!    issues the read of the 16-byte descriptor (one 2-beat INCR burst, `arsize`
-//!    3, ID 0) and puts the frame into `rdq` (4 entries), then goes on with the
-//!    next frame: up to four descriptor reads are in flight, and their R beats
+//!    3, ID 0) and puts the frame into `rdq` (16 entries), then goes on with the
+//!    next frame: up to sixteen descriptor reads are in flight (enough to hide a
+//!    PCIe-like read latency of ~150 cycles at one frame per 10), and their R beats
 //!    come back in issue order (one ID). F takes the head of `rdq`, its R beats,
 //!    and checks the descriptor. RRESP ≠ OKAY →
 //!    `OP_ERROR` on the queue, `err_set` DMA_READ with the descriptor's address,
@@ -57,9 +58,9 @@
 //!
 //! The stages K, E, F, C, D, G each hold one frame in their own registers; a
 //! stage hands its frame on when the next one is free, except E → F through
-//! `rdq` (4 frames whose descriptor reads are in flight) and C → D through `cdq`
+//! `rdq` (16 frames whose descriptor reads are in flight) and C → D through `cdq`
 //! (2 frames whose data is issued). So while C streams frame N's beats, F checks
-//! frame N+1's descriptor, up to four later frames wait for theirs, E takes the
+//! frame N+1's descriptor, up to sixteen later frames wait for theirs, E takes the
 //! next descriptor, K hashes the next record, D takes frame N−1's completion slot
 //! and G writes frame N−2's completion. Queue-state operations (E: TAKE_DESC; F:
 //! OP_ERROR; D: COMPLETE, OP_ERROR) share `m_op_*` through a round-robin arbiter
@@ -127,6 +128,10 @@ use rust_hdl::prelude::*;
 
 /// log2 of the frame FIFO depth in 8-byte beats (2048 beats = 16 KiB).
 pub const FRAME_FIFO_LOG2: usize = 11;
+
+/// log2 of the descriptor reads in flight (`rdq`): 16 reads, one per frame,
+/// cover a host read latency of ~150 cycles at one frame per 10 cycles.
+pub const RDQ_LOG2: usize = 4;
 
 const OP_TAKE: u64 = crate::queue_state::OP_TAKE_DESC;
 const OP_COMPLETE: u64 = crate::queue_state::OP_COMPLETE;
@@ -513,7 +518,7 @@ pub struct RxEngine<const QW: usize> {
     evres: RxFifo<Bit, 2>,
     /// Stage E → F: frames in issue order, with their descriptor read in flight
     /// (or none, for a frame E already knows is dropped). See [`rdq_word`].
-    rdq: RxFifo<Bits<160>, 2>,
+    rdq: RxFifo<Bits<160>, RDQ_LOG2>,
     /// Stage C → D: frames whose data has been issued, so C starts the next
     /// frame without waiting for D.
     cdq: RxFifo<Bits<80>, 1>,

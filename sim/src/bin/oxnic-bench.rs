@@ -57,6 +57,11 @@ struct Args {
     /// here: 2,000 cycles of the measured steady state.
     #[arg(long)]
     rtl_waves: Option<PathBuf>,
+    /// Host-memory read latency (cycles from AR to the first R beat) of the RTL
+    /// receive-rate measurement; the default is the co-simulation's (16). A
+    /// PCIe round trip at 156 MHz is ~80-160 cycles.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    read_latency: u32,
 }
 
 /// An endless stream of frames from a generator, no flow control: the bare
@@ -114,11 +119,13 @@ fn bare_cycles_per_s(cycles: u64, seed: u64) -> f64 {
 fn rtl_frames_per_cycle_64b(
     frames: u64,
     seed: u64,
+    read_latency: u32,
     waves: Option<&std::path::Path>,
 ) -> Result<(f64, u64), String> {
     let sent = Arc::new(AtomicU64::new(0));
     let mut cfg = SimConfig::new(Box::new(oxnic_sim::NoMac::default()));
     cfg.clock = Clock::Lockstep;
+    cfg.timing.r_latency = read_latency;
     if let Some(p) = waves {
         // Every frame takes ~10-20 cycles, so the middle of the stream is well
         // inside the measured window.
@@ -210,10 +217,11 @@ fn main() -> ExitCode {
         };
     }
     if let Some(p) = &a.rtl_waves {
-        return match rtl_frames_per_cycle_64b(20_000, a.seed, Some(p)) {
+        return match rtl_frames_per_cycle_64b(20_000, a.seed, a.read_latency, Some(p)) {
             Ok((fpc, drops)) => {
                 println!(
-                    "rtl_frames_per_cycle_64b {fpc:.4} (drops {drops}); waveform {}",
+                    "rtl_frames_per_cycle_64b {fpc:.4} (drops {drops}, read latency {} cycles); waveform {}",
+                    a.read_latency,
                     p.display()
                 );
                 ExitCode::SUCCESS
@@ -253,7 +261,7 @@ fn main() -> ExitCode {
     };
 
     eprintln!("bench: RTL receive rate, 64-byte frames, 8 queues, no driver");
-    let (rtl_fpc, rtl_drops) = match rtl_frames_per_cycle_64b(rtl_n, a.seed, None) {
+    let (rtl_fpc, rtl_drops) = match rtl_frames_per_cycle_64b(rtl_n, a.seed, a.read_latency, None) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("bench: {e}");
