@@ -327,8 +327,12 @@ async def soft_reset_cuts_a_frame(dut):
 @cocotb.test()
 async def rx_back_to_back_64_byte_frames(dut):
     """Back-to-back minimum frames with descriptors posted and no backpressure:
-    prints the steady-state cycles per frame (10 GbE line rate at 64 bits and
-    156.25 MHz is one 64-byte frame per ~10 cycles, counting preamble and gap)."""
+    the steady-state cycles per frame must stay within 10.5 (issue 3 item 8: 10
+    GbE line rate at 64 bits and 156.25 MHz is one 64-byte frame per ~10 cycles,
+    counting preamble and gap; 8 data + 2 completion beats fill the write
+    channel). A count of clock cycles with no random pauses, so deterministic —
+    not a wall-clock limit. Measured 9.9 at 1, 8 and 64 queues (11.9 before the
+    write port overlapped AW with the previous burst's data)."""
     tb = await start(dut)
     ring = await tb.queue_up(0, 0, 7, 0)
     for i in range(regs.RSS_RETA_ENTRIES):
@@ -355,6 +359,7 @@ async def rx_back_to_back_64_byte_frames(dut):
                      f"({total / n:.1f}/frame overall, {steady:.1f}/frame in the second half)")
     for i, (f, c) in enumerate(zip(frames, got)):
         assert c["len"] == 64 and tb.mem.read(ring.buf(i), 64) == f, i
+    assert steady <= 10.5, f"{steady:.1f} cycles per 64-byte frame in the steady state (want <= 10.5)"
 
 
 @cocotb.test()
