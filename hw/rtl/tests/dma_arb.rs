@@ -14,8 +14,19 @@ const IDS: [u64; 3] = [5, 7, 3];
 /// Data of each client's beat.
 const DATA: [u64; 3] = [0x1111_2222_3333_4444, 0x5555_6666_7777_8888, 0x9999_aaaa];
 
-#[test]
-fn grants_round_robin_and_routes_b_by_id() {
+/// Simulated time limit of a test (picoseconds of rust-hdl's clock, period 10).
+const SIM_TIME: u64 = 100_000;
+
+/// Runs `bench` on a fresh `DmaArb` in rust-hdl's simulator, after two cycles
+/// of reset; `bench` ends the simulation (`sim.done(x)`).
+fn simulate(
+    max_time: u64,
+    bench: impl Fn(&mut Sim<DmaArb>, Box<DmaArb>) -> Result<(), SimError>
+        + Send
+        + Sync
+        + std::panic::RefUnwindSafe
+        + 'static,
+) {
     let mut uut = DmaArb::default();
     uut.connect_all();
     let mut sim = Simulation::new();
@@ -25,6 +36,14 @@ fn grants_round_robin_and_routes_b_by_id() {
         x.rst.next = true;
         wait_clock_cycles!(sim, clk, x, 2);
         x.rst.next = false;
+        bench(&mut sim, x)
+    });
+    sim.run(Box::new(uut), max_time).unwrap();
+}
+
+#[test]
+fn grants_round_robin_and_routes_b_by_id() {
+    simulate(SIM_TIME, |sim, mut x| {
         // Offer one write per client, all at once.
         x.s_axi_rx_awvalid.next = true;
         x.s_axi_rx_awid.next = IDS[0].to_bits();
@@ -134,7 +153,6 @@ fn grants_round_robin_and_routes_b_by_id() {
         wait_clock_cycle!(sim, clk, x);
         sim.done(x)
     });
-    sim.run(Box::new(uut), 10_000).unwrap();
 }
 
 /// A client that writes `BURSTS` bursts of `BEATS` beats the way the NIC's
@@ -157,15 +175,7 @@ const BEATS: u32 = 4;
 /// per burst against this slave).
 #[test]
 fn next_aw_overlaps_w_so_an_aw_first_slave_sees_no_w_gap() {
-    let mut uut = DmaArb::default();
-    uut.connect_all();
-    let mut sim = Simulation::new();
-    sim.add_clock(5, |x: &mut Box<DmaArb>| x.clk.next = !x.clk.val());
-    sim.add_testbench(move |mut sim: Sim<DmaArb>| {
-        let mut x = sim.init()?;
-        x.rst.next = true;
-        wait_clock_cycles!(sim, clk, x, 2);
-        x.rst.next = false;
+    simulate(SIM_TIME, |sim, mut x| {
         let mut clients = [0u64, 1].map(|_| Client {
             bursts_left: BURSTS,
             beat: 0,
@@ -242,5 +252,4 @@ fn next_aw_overlaps_w_so_an_aw_first_slave_sees_no_w_gap() {
         sim_assert_eq!(sim, span, beats as u32, x);
         sim.done(x)
     });
-    sim.run(Box::new(uut), 100_000).unwrap();
 }
