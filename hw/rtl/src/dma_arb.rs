@@ -295,7 +295,8 @@ pub struct DmaArb {
     aw_burst: DFF<Bits<2>>,
     /// Client of the last AW grant (round-robin pointer).
     aw_last: DFF<Bits<2>>,
-    /// The W channel belongs to `w_owner` until its `wlast` beat.
+    /// Head of the owner queue: the W channel belongs to `w_owner` (while
+    /// `w_busy`) until its `wlast` beat.
     w_busy: DFF<Bit>,
     w_owner: DFF<Bits<2>>,
     // AR register (drives m_axi_ar*).

@@ -1339,7 +1339,7 @@ impl<const QW: usize> Logic for RxEngine<QW> {
 
         // ---- Stage E: take the descriptor and issue its read; the frame then
         // waits in `rdq` while the read is in flight, so E goes on with the next
-        // frame (descriptor reads are pipelined: up to 4 in flight, one ID, in
+        // frame (descriptor reads are pipelined: up to 16 in flight, one ID, in
         // order) instead of waiting out the read latency frame by frame.
         self.e_word.next = bit_cast::<160, 64>(self.e_daddr.q.val())
             | (bit_cast::<160, 16>(self.e_dindex.q.val()) << 64)
