@@ -41,7 +41,9 @@
 //! too); it still ends the write.
 //!
 //! **Reset.** `rst` resets every sub-block (their RAM sweeps raise `busy`) and the
-//! two small state machines. `halt` (soft reset in progress) stops taking new
+//! two small state machines. `soft_rst` (CTRL.SOFT_RESET) does the same except
+//! in `msix`, where only the pending bits clear: the table and MSI-X control
+//! are the platform's and are kept. `halt` (soft reset in progress) stops taking new
 //! messages from `msix`, so that once `idle` is high no AXI write is outstanding
 //! and `rst` may follow without cutting a transaction.
 
